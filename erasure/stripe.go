@@ -1,0 +1,161 @@
+package erasure
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+)
+
+// Encode splits blob into p.K data shards and p.M parity shards and returns
+// them with the stripe's descriptor (which carries s unchanged).
+//
+// Ownership: the data shards that hold only blob bytes share memory with
+// blob (no copy); the last partial data shard and the parity shards are one
+// new allocation. The caller must not modify blob while it uses the shards.
+// Bytes of blob's spare capacity are never touched. An empty blob gives K+M
+// empty, non-nil shards (see Descriptor.Validate for the empty-blob rule).
+//
+// Shards are hashed (CID and Merkle root in one pass each) in parallel, the
+// data shards while the parity is being computed. Encode is safe to call
+// concurrently.
+func Encode(blob []byte, p Params, s Secrets) (*Descriptor, [][]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if len(blob) > MaxBlobSize {
+		return nil, nil, fmt.Errorf("%w: %d bytes, the limit is %d (64 MiB)", ErrBlobTooLarge, len(blob), MaxBlobSize)
+	}
+	n := p.Total()
+	d := &Descriptor{
+		Version:   Version,
+		K:         p.K,
+		M:         p.M,
+		Size:      int64(len(blob)),
+		ShardSize: shardSize(int64(len(blob)), p.K),
+		Shards:    make([]cid.Cid, n),
+		Roots:     make([][32]byte, n),
+		Secrets:   s,
+	}
+	if len(blob) == 0 {
+		shards := make([][]byte, n)
+		for i := range shards {
+			shards[i] = []byte{}
+			d.Shards[i], d.Roots[i] = emptyCID, emptyRoot
+		}
+		return d, shards, nil
+	}
+	enc, err := encoder(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The full slice expression stops Split from using (and zeroing) the
+	// caller's spare capacity.
+	shards, err := enc.Split(blob[:len(blob):len(blob)])
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: split: %v", ErrBadParams, err)
+	}
+	hash := func(i int) { d.Shards[i], d.Roots[i] = HashShard(shards[i]) }
+	var wg sync.WaitGroup
+	for i := range p.K {
+		wg.Go(func() { hash(i) })
+	}
+	err = enc.Encode(shards) // reads data shards, writes parity only
+	if err == nil {
+		for i := p.K; i < n; i++ {
+			wg.Go(func() { hash(i) })
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: encode: %v", ErrBadParams, err)
+	}
+	return d, shards, nil
+}
+
+// Join returns the blob from any K good shards. shards has K+M entries in
+// stripe order, nil for a missing one. Shards are checked against their
+// CIDs, data shards first and only as many as needed (every given shard is
+// checked when fewer than K turn out good); a bad one is treated as missing.
+// Rebuilt data shards are checked against their CIDs too, so the result is
+// exactly the blob the descriptor names.
+//
+// The caller's slices are only read. The result is one new allocation (no
+// intermediate copies: lost data shards are rebuilt in place inside it).
+// Fewer than K good shards give a *TooFewShardsError (ErrTooFewShards). d
+// is validated first (ErrBadDescriptor). A stripe of an empty blob needs no
+// shard. Join is safe to call concurrently.
+func Join(d *Descriptor, shards [][]byte) ([]byte, error) {
+	good, err := check(d, shards, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.Size == 0 {
+		return []byte{}, nil
+	}
+	ss := int(d.ShardSize)
+	out := make([]byte, d.K*ss)
+	view := make([][]byte, len(shards))
+	var rebuilt []int
+	for i := range shards {
+		switch {
+		case good[i]:
+			view[i] = shards[i]
+			if i < d.K {
+				copy(out[i*ss:], shards[i])
+			}
+		case i < d.K:
+			// Zero length, room for one shard: the decoder writes the rebuilt
+			// shard here, straight into the result.
+			view[i] = out[i*ss : i*ss : (i+1)*ss]
+			rebuilt = append(rebuilt, i)
+		}
+	}
+	if len(rebuilt) > 0 {
+		if err := rebuild(d, view, rebuilt, true); err != nil {
+			return nil, err
+		}
+	}
+	return out[:d.Size:d.Size], nil
+}
+
+// Reconstruct fills, in place, every entry of shards (K+M entries, stripe
+// order) that is nil or does not match its CID, for repair. Every given shard
+// is checked; rebuilt shards are checked against their CIDs before any entry
+// is replaced, so on error shards is unchanged. Entries are replaced by new
+// slices: the bytes of a bad shard are never written to. Fewer than K good
+// shards give a *TooFewShardsError. Safe to call concurrently on distinct
+// shards slices.
+func Reconstruct(d *Descriptor, shards [][]byte) error {
+	good, err := check(d, shards, true)
+	if err != nil {
+		return err
+	}
+	if d.Size == 0 {
+		for i := range shards {
+			if !good[i] {
+				shards[i] = []byte{}
+			}
+		}
+		return nil
+	}
+	view := make([][]byte, len(shards))
+	var rebuilt []int
+	for i := range shards {
+		if good[i] {
+			view[i] = shards[i]
+		} else {
+			rebuilt = append(rebuilt, i)
+		}
+	}
+	if len(rebuilt) == 0 {
+		return nil
+	}
+	if err := rebuild(d, view, rebuilt, false); err != nil {
+		return err
+	}
+	for _, i := range rebuilt {
+		shards[i] = view[i]
+	}
+	return nil
+}
