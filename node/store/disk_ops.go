@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+
+	"respaldo/erasure"
+)
+
+func (s *DiskStore) fanPath(c cid.Cid) string {
+	return filepath.Join(s.dir, "shards", fanDir(c))
+}
+
+func (s *DiskStore) path(c cid.Cid, ref ShardRef) string {
+	return filepath.Join(s.fanPath(c), fileName(c, ref))
+}
+
+// fileSize returns the size of a file, -1 if it does not exist.
+func fileSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// entry loads a shard's index entry; ErrNotFound if absent.
+func (s *DiskStore) entry(ref ShardRef) (entry, error) {
+	var e entry
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(shardKey(ref))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) (err error) {
+			e, err = parseEntry(v)
+			return err
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return e, notFound(ref)
+	}
+	if err != nil {
+		return e, fmt.Errorf("store: shard %v: index: %w", ref, err)
+	}
+	return e, nil
+}
+
+// Put implements Store.
+func (s *DiskStore) Put(ctx context.Context, d *erasure.Descriptor, index int, data []byte) error {
+	ref, err := checkPut(d, index, data)
+	if err != nil {
+		return err
+	}
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	lk := s.refLock(ref)
+	lk.Lock()
+	defer lk.Unlock()
+
+	raw := d.Marshal()
+	header := encodeHeader(raw, index)
+	e := entry{Size: int64(len(data)), FileSize: int64(len(header) + len(data)), CID: d.Shards[index]}
+	dir, name := s.fanPath(e.CID), fileName(e.CID, ref)
+	old, err := s.entry(ref)
+	indexed := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if indexed {
+		size, err := fileSize(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("store: put %v: %w", ref, err)
+		}
+		if size == e.FileSize {
+			return nil // already held; damage inside the file is Scrub's business
+		}
+		// The file is missing or was cut or grown: write it again.
+	}
+	if err := s.reserve(ref, e.FileSize); err != nil {
+		return err
+	}
+	err = os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = writeFileAtomic(dir, name, header, data)
+	}
+	if err == nil {
+		err = s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(descKey(ref.Stripe), raw); err != nil {
+				return err
+			}
+			if err := txn.Set(shardKey(ref), e.marshal()); err != nil {
+				return err
+			}
+			return txn.Set(cidKey(e.CID, ref), nil)
+		})
+		if err != nil && !indexed {
+			// Keep files and index in step: without its entry the file goes.
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+	if err != nil {
+		s.account(e.FileSize, 0, 0)
+		return fmt.Errorf("store: put %v: %w", ref, err)
+	}
+	if indexed {
+		s.account(e.FileSize, e.FileSize-old.FileSize, 0)
+	} else {
+		s.account(e.FileSize, e.FileSize, 1)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (s *DiskStore) Get(ctx context.Context, ref ShardRef) ([]byte, error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return s.get(ref)
+}
+
+func (s *DiskStore) get(ref ShardRef) ([]byte, error) {
+	e, err := s.entry(ref)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(s.path(e.CID, ref))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: shard %v: file missing: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: shard %v: %w", ref, err)
+	}
+	return verifyFile(ref, b)
+}
+
+// verifyFile checks a whole shard file read for ref and returns its shard
+// bytes.
+func verifyFile(ref ShardRef, b []byte) ([]byte, error) {
+	index, raw, data, err := splitFile(b)
+	if err != nil {
+		return nil, corrupt(ref, err)
+	}
+	if index != ref.Index {
+		return nil, corrupt(ref, fmt.Errorf("%w: index %d", errBadHeader, index))
+	}
+	d, err := erasure.OpenDescriptor(raw, ref.Stripe)
+	if err != nil {
+		return nil, corrupt(ref, err)
+	}
+	if err := d.VerifyShard(ref.Index, data); err != nil {
+		return nil, corrupt(ref, err)
+	}
+	return data, nil
+}
+
+// GetByCID implements Store.
+func (s *DiskStore) GetByCID(ctx context.Context, c cid.Cid) (ShardRef, []byte, error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return ShardRef{}, nil, err
+	}
+	defer leave()
+	var refs []ShardRef
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: cidPrefix(c)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			ref, err := parseCIDKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			refs = append(refs, ref)
+		}
+		return nil
+	})
+	if err != nil {
+		return ShardRef{}, nil, fmt.Errorf("store: cid %v: index: %w", c, err)
+	}
+	err = fmt.Errorf("store: cid %v: %w", c, ErrNotFound)
+	for i, ref := range refs {
+		data, gerr := s.get(ref)
+		if gerr == nil {
+			return ref, data, nil
+		}
+		if i == 0 {
+			err = gerr
+		}
+	}
+	return ShardRef{}, nil, err
+}
+
+// Has implements Store: the shard is indexed and its file exists.
+func (s *DiskStore) Has(ctx context.Context, ref ShardRef) (bool, error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer leave()
+	e, err := s.entry(ref)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = os.Stat(s.path(e.CID, ref))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
