@@ -20,11 +20,11 @@ const (
 	labelReadRoot      = "respaldo/v1/read-root"
 	labelDeleteSecret  = "respaldo/v1/stripe-delete-secret"
 	labelReadSecret    = "respaldo/v1/stripe-read-secret"
-	labelDeleteHash    = "respaldo/v1/stripe-delete-hash"
-	labelReadHash      = "respaldo/v1/stripe-read-hash"
 	labelMemberID      = "respaldo/v1/member-id"
 	domainHead         = "respaldo/v1/head"   // head signatures
 	domainMember       = "respaldo/v1/member" // member signatures
+	domainDeleteProof  = "respaldo/v1/stripe-delete-proof"
+	domainReadProof    = "respaldo/v1/stripe-read-proof"
 )
 
 // hkdf32 is HKDF-SHA-256 (RFC 5869) with a 32-byte output.

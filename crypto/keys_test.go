@@ -173,19 +173,19 @@ func TestStripeSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if del.Hash() != s.DeleteHash || read.Hash() != s.ReadHash {
+		if del.ProofKey() != s.DeleteKey || read.ProofKey() != s.ReadKey {
 			t.Fatal("the recovery side does not find the write side's secrets")
 		}
-		if [32]byte(del) == [32]byte(read) || s.DeleteHash == s.ReadHash {
+		if [32]byte(del) == [32]byte(read) || s.DeleteKey == s.ReadKey {
 			t.Fatal("deletion and read secrets coincide")
 		}
-		if ReadSecret(del).Hash() == s.ReadHash || DeleteSecret(read).Hash() == s.DeleteHash {
-			t.Fatal("hashes are not domain-separated")
+		if ReadSecret(del).ProofKey() == s.ReadKey || DeleteSecret(read).ProofKey() == s.DeleteKey {
+			t.Fatal("proof keys are not separated")
 		}
 	}
 	other := RecoveryKey{43}.Member()
 	s, _ := w.NewStripeSecrets()
-	if d, _ := other.DeleteSecret(s.Nonce); d.Hash() == s.DeleteHash {
+	if d, _ := other.DeleteSecret(s.Nonce); d.ProofKey() == s.DeleteKey {
 		t.Fatal("another member derives the deletion secret")
 	}
 	// Low-order points (u = 0, u = 1) are refused.
@@ -259,5 +259,43 @@ func TestChunkID(t *testing.T) {
 	}
 	if m.ChunkIDKey() == ChunkIDKey(m.ChunkerKey()) {
 		t.Fatal("chunk-ID key and chunker key coincide")
+	}
+}
+
+// TestStripeProofs: an owner proves a stripe secret by signing a holder's
+// challenge; the proof does not pass for another challenge, the other secret
+// or another stripe, and the secret itself is never shown.
+func TestStripeProofs(t *testing.T) {
+	m := RecoveryKey{7}.Member()
+	w, err := m.Write("laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := w.NewStripeSecrets()
+	s2, _ := w.NewStripeSecrets()
+	read1, _ := m.ReadSecret(s1.Nonce)
+	del1, _ := m.DeleteSecret(s1.Nonce)
+	challenge := []byte("stripe 1, holder A, nonce 42")
+	sig := read1.Prove(challenge)
+	if err := s1.ReadKey.VerifyRead(challenge, sig); err != nil {
+		t.Fatalf("a true read proof fails: %v", err)
+	}
+	cases := []struct {
+		name string
+		err  error
+	}{
+		{"other challenge", s1.ReadKey.VerifyRead([]byte("stripe 1, holder B, nonce 42"), sig)},
+		{"other stripe", s2.ReadKey.VerifyRead(challenge, sig)},
+		{"read proof as delete proof", s1.ReadKey.VerifyDelete(challenge, sig)},
+		{"delete secret for read", s1.ReadKey.VerifyRead(challenge, del1.Prove(challenge))},
+		{"delete proof checked as read", s1.DeleteKey.VerifyRead(challenge, del1.Prove(challenge))},
+	}
+	for _, c := range cases {
+		if !errors.Is(c.err, ErrBadSignature) {
+			t.Errorf("%s: got %v, want ErrBadSignature", c.name, c.err)
+		}
+	}
+	if err := s1.DeleteKey.VerifyDelete(challenge, del1.Prove(challenge)); err != nil {
+		t.Fatalf("a true delete proof fails: %v", err)
 	}
 }

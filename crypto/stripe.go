@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"crypto/ecdh"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -13,23 +14,28 @@ import (
 type StripeNonce [32]byte
 
 // DeleteSecret lets the owner have a stripe's shards deleted. Only the
-// recovery key yields it (MemberKeys.DeleteSecret); holders know its Hash.
+// recovery key yields it (MemberKeys.DeleteSecret). It never leaves the
+// owner: holders know only its ProofKey and check signatures made with it.
 type DeleteSecret [32]byte
 
 // ReadSecret lets the owner read a stripe's shards back. Only the recovery
-// key yields it (MemberKeys.ReadSecret); holders know its Hash.
+// key yields it (MemberKeys.ReadSecret). It never leaves the owner: holders
+// know only its ProofKey and check signatures made with it.
 type ReadSecret [32]byte
 
-// SecretHash is what a descriptor stores of a DeleteSecret or ReadSecret and
-// what a holder compares a presented secret against.
-type SecretHash [32]byte
+// ProofKey is what a descriptor stores of a DeleteSecret or ReadSecret: the
+// Ed25519 public key whose seed is the secret. A holder asks the owner to
+// sign a challenge that names the holder and a fresh nonce of the holder's,
+// so an answer proves the secret without teaching it to anyone: a holder
+// cannot replay it to a co-holder to harvest the stripe's other shards.
+type ProofKey [ed25519.PublicKeySize]byte
 
 // StripeSecrets are the public, per-stripe facts the write side puts into a
 // new stripe's descriptor.
 type StripeSecrets struct {
-	Nonce      StripeNonce
-	DeleteHash SecretHash // DeleteSecret.Hash of the stripe's deletion secret
-	ReadHash   SecretHash // ReadSecret.Hash of the stripe's read secret
+	Nonce     StripeNonce
+	DeleteKey ProofKey // DeleteSecret.ProofKey of the stripe's deletion secret
+	ReadKey   ProofKey // ReadSecret.ProofKey of the stripe's read secret
 }
 
 // stripeRoot is the public point of a stripe-secret root: the write side
@@ -37,7 +43,7 @@ type StripeSecrets struct {
 type stripeRoot [32]byte
 
 // NewStripeSecrets draws a fresh ephemeral X25519 key e for a new stripe and
-// returns Nonce = e·G and the hashes of the stripe's deletion and read
+// returns Nonce = e·G and the proof keys of the stripe's deletion and read
 // secrets, secret = HKDF-SHA-256(X25519(e, root), Nonce || root, label).
 // e is forgotten: the write side cannot compute the secrets afterwards.
 func (w *WriteKeys) NewStripeSecrets() (StripeSecrets, error) {
@@ -58,7 +64,7 @@ func (w *WriteKeys) stripeSecrets(e *ecdh.PrivateKey) (StripeSecrets, error) {
 	if err != nil {
 		return StripeSecrets{}, err
 	}
-	return StripeSecrets{Nonce: nonce, DeleteHash: DeleteSecret(del).Hash(), ReadHash: ReadSecret(read).Hash()}, nil
+	return StripeSecrets{Nonce: nonce, DeleteKey: DeleteSecret(del).ProofKey(), ReadKey: ReadSecret(read).ProofKey()}, nil
 }
 
 // stripeSecret is HKDF-SHA-256(IKM = X25519(scalar, point), salt = nonce ||
@@ -76,11 +82,41 @@ func stripeSecret[P ~[32]byte](scalar *ecdh.PrivateKey, point P, nonce StripeNon
 	return hkdf32(shared, append(nonce[:], root[:]...), label), nil
 }
 
-// Hash is SHA-256("respaldo/v1/stripe-delete-hash" || 0x00 || s).
-func (s DeleteSecret) Hash() SecretHash { return SecretHash(hashLabel(labelDeleteHash, s[:])) }
+// ProofKey is the Ed25519 public key whose 32-byte seed is s.
+func (s DeleteSecret) ProofKey() ProofKey { return proofKey(s) }
 
-// Hash is SHA-256("respaldo/v1/stripe-read-hash" || 0x00 || s).
-func (s ReadSecret) Hash() SecretHash { return SecretHash(hashLabel(labelReadHash, s[:])) }
+// ProofKey is the Ed25519 public key whose 32-byte seed is s.
+func (s ReadSecret) ProofKey() ProofKey { return proofKey(s) }
+
+// Prove signs challenge as the owner of a stripe's deletion secret, in the
+// domain "respaldo/v1/stripe-delete-proof". The challenge is the holder's:
+// it must name the stripe, the holder and a fresh holder nonce.
+func (s DeleteSecret) Prove(challenge []byte) Signature {
+	k := signerKey(s)
+	return sign(domainDeleteProof, &k, challenge)
+}
+
+// Prove signs challenge as the owner of a stripe's read secret, in the
+// domain "respaldo/v1/stripe-read-proof".
+func (s ReadSecret) Prove(challenge []byte) Signature {
+	k := signerKey(s)
+	return sign(domainReadProof, &k, challenge)
+}
+
+// VerifyDelete checks a deletion proof over challenge. ErrBadSignature if it
+// fails.
+func (k ProofKey) VerifyDelete(challenge []byte, sig Signature) error {
+	return verify(domainDeleteProof, k[:], challenge, sig)
+}
+
+// VerifyRead checks a read proof over challenge. ErrBadSignature if it fails.
+func (k ProofKey) VerifyRead(challenge []byte, sig Signature) error {
+	return verify(domainReadProof, k[:], challenge, sig)
+}
+
+func proofKey[S ~[32]byte](s S) ProofKey {
+	return ProofKey(ed25519.NewKeyFromSeed(s[:]).Public().(ed25519.PublicKey))
+}
 
 func (s DeleteSecret) String() string   { return "crypto.DeleteSecret(redacted)" }
 func (s DeleteSecret) GoString() string { return s.String() }
@@ -91,7 +127,7 @@ func (s ReadSecret) GoString() string   { return s.String() }
 func (n StripeNonce) String() string { return hex.EncodeToString(n[:]) }
 
 // String is lower-case hex.
-func (h SecretHash) String() string { return hex.EncodeToString(h[:]) }
+func (k ProofKey) String() string { return hex.EncodeToString(k[:]) }
 
 // DeleteSecret returns the deletion secret of the stripe whose descriptor
 // holds nonce. It fails only with ErrBadStripeNonce.

@@ -47,8 +47,8 @@ type vectors struct {
 	StripeNonce      string `json:"stripe_nonce"`
 	DeleteSecret     string `json:"delete_secret"`
 	ReadSecret       string `json:"read_secret"`
-	DeleteHash       string `json:"delete_hash"`
-	ReadHash         string `json:"read_hash"`
+	DeleteProofKey   string `json:"delete_proof_key"`
+	ReadProofKey     string `json:"read_proof_key"`
 	WriteKeysCBOR    string `json:"write_keys_cbor"`
 	SealedPlaintext  string `json:"sealed_plaintext"`
 }
@@ -83,7 +83,7 @@ func computeVectors(t *testing.T) vectors {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if del.Hash() != ss.DeleteHash || read.Hash() != ss.ReadHash {
+	if del.ProofKey() != ss.DeleteKey || read.ProofKey() != ss.ReadKey {
 		t.Fatal("write and recovery sides disagree")
 	}
 	wb, err := w.MarshalBinary()
@@ -116,8 +116,8 @@ func computeVectors(t *testing.T) vectors {
 		StripeNonce:      ss.Nonce.String(),
 		DeleteSecret:     hex.EncodeToString(del[:]),
 		ReadSecret:       hex.EncodeToString(read[:]),
-		DeleteHash:       ss.DeleteHash.String(),
-		ReadHash:         ss.ReadHash.String(),
+		DeleteProofKey:   ss.DeleteKey.String(),
+		ReadProofKey:     ss.ReadKey.String(),
 		WriteKeysCBOR:    hex.EncodeToString(wb),
 		SealedPlaintext:  "respaldo: a blob sealed in 2026 must open forever\n",
 	}
