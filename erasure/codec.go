@@ -22,16 +22,16 @@ const MaxDescriptorSize = 32 << 10
 // docs/format-erasure.md. Integers are signed here only so that Marshal is
 // total; a valid descriptor has none negative.
 type wireDescriptor struct {
-	Version    int64    `cbor:"0,keyasint"`
-	K          int64    `cbor:"1,keyasint"`
-	M          int64    `cbor:"2,keyasint"`
-	Size       int64    `cbor:"3,keyasint"`
-	ShardSize  int64    `cbor:"4,keyasint"`
-	Shards     [][]byte `cbor:"5,keyasint"` // binary CIDs, 36 bytes each
-	Roots      [][]byte `cbor:"6,keyasint"` // 32 bytes each
-	Nonce      []byte   `cbor:"7,keyasint"` // 32 bytes
-	DeleteHash []byte   `cbor:"8,keyasint"` // 32 bytes
-	ReadHash   []byte   `cbor:"9,keyasint"` // 32 bytes
+	Version   int64    `cbor:"0,keyasint"`
+	K         int64    `cbor:"1,keyasint"`
+	M         int64    `cbor:"2,keyasint"`
+	Size      int64    `cbor:"3,keyasint"`
+	ShardSize int64    `cbor:"4,keyasint"`
+	Shards    [][]byte `cbor:"5,keyasint"` // binary CIDs, 36 bytes each
+	Roots     [][]byte `cbor:"6,keyasint"` // 32 bytes each
+	Nonce     []byte   `cbor:"7,keyasint"` // 32 bytes
+	DeleteKey []byte   `cbor:"8,keyasint"` // 32 bytes
+	ReadKey   []byte   `cbor:"9,keyasint"` // 32 bytes
 }
 
 var (
@@ -70,16 +70,16 @@ func sum256(b []byte) [32]byte { return sha256.Sum256(b) }
 // (DecodeDescriptor accepts only valid ones). The result is newly allocated.
 func (d *Descriptor) Marshal() []byte {
 	w := wireDescriptor{
-		Version:    int64(d.Version),
-		K:          int64(d.K),
-		M:          int64(d.M),
-		Size:       d.Size,
-		ShardSize:  d.ShardSize,
-		Shards:     make([][]byte, len(d.Shards)),
-		Roots:      make([][]byte, len(d.Roots)),
-		Nonce:      d.Secrets.Nonce[:],
-		DeleteHash: d.Secrets.DeleteHash[:],
-		ReadHash:   d.Secrets.ReadHash[:],
+		Version:   int64(d.Version),
+		K:         int64(d.K),
+		M:         int64(d.M),
+		Size:      d.Size,
+		ShardSize: d.ShardSize,
+		Shards:    make([][]byte, len(d.Shards)),
+		Roots:     make([][]byte, len(d.Roots)),
+		Nonce:     d.Secrets.Nonce[:],
+		DeleteKey: d.Secrets.DeleteKey[:],
+		ReadKey:   d.Secrets.ReadKey[:],
 	}
 	for i, c := range d.Shards {
 		w.Shards[i] = []byte(c.KeyString())
@@ -175,8 +175,8 @@ func (w *wireDescriptor) descriptor() (*Descriptor, error) {
 		dst  *[32]byte
 	}{
 		{"nonce", w.Nonce, &d.Secrets.Nonce},
-		{"deletion hash", w.DeleteHash, &d.Secrets.DeleteHash},
-		{"read hash", w.ReadHash, &d.Secrets.ReadHash},
+		{"deletion hash", w.DeleteKey, &d.Secrets.DeleteKey},
+		{"read hash", w.ReadKey, &d.Secrets.ReadKey},
 	} {
 		if len(f.src) != 32 {
 			return nil, fmt.Errorf("%s has %d bytes, want 32", f.name, len(f.src))

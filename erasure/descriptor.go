@@ -10,12 +10,13 @@ import (
 // Secrets are set by the caller (the crypto layer); erasure only carries them
 // in the descriptor, where they are covered by the stripe ID. Nonce is an
 // ephemeral public value from which the owner re-derives the stripe's
-// deletion and read secrets; DeleteHash and ReadHash are hashes of those
-// secrets, checked by holders. All-zero values are allowed.
+// deletion and read secrets; DeleteKey and ReadKey are the Ed25519 proof
+// keys of those secrets, with which holders check the owner's signed
+// answers to their challenges (see docs/keys.md). All-zero values are allowed.
 type Secrets struct {
-	Nonce      [32]byte
-	DeleteHash [32]byte
-	ReadHash   [32]byte
+	Nonce     [32]byte
+	DeleteKey [32]byte
+	ReadKey   [32]byte
 }
 
 // Descriptor holds the public, ciphertext-level facts of a stripe. It names

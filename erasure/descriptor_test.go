@@ -14,7 +14,7 @@ import (
 
 func sampleDescriptor(t testing.TB) *Descriptor {
 	t.Helper()
-	sec := Secrets{Nonce: [32]byte{1, 2, 3}, DeleteHash: [32]byte{4}, ReadHash: [32]byte{5}}
+	sec := Secrets{Nonce: [32]byte{1, 2, 3}, DeleteKey: [32]byte{4}, ReadKey: [32]byte{5}}
 	d, _, err := Encode(randBlob(rand.New(rand.NewPCG(1, 1)), 200000), Params{4, 2}, sec)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestDecodeDescriptorStrict(t *testing.T) {
 	}{
 		{"short root", func(w *wireDescriptor) { w.Roots[3] = w.Roots[3][:31] }, "shard 3: Merkle root has 31 bytes"},
 		{"long nonce", func(w *wireDescriptor) { w.Nonce = append(w.Nonce, 0) }, "nonce has 33 bytes"},
-		{"short delete hash", func(w *wireDescriptor) { w.DeleteHash = nil }, "deletion hash has 0 bytes"},
+		{"short delete hash", func(w *wireDescriptor) { w.DeleteKey = nil }, "deletion hash has 0 bytes"},
 		{"CID with trailing byte", func(w *wireDescriptor) { w.Shards[1] = append(w.Shards[1], 0) }, "shard 1: CID"},
 		{"CID dag-pb", func(w *wireDescriptor) { w.Shards[0][1] = 0x70 }, "shard 0: CID"},
 		{"negative k", func(w *wireDescriptor) { w.K = -4 }, "out of range"},

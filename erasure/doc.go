@@ -20,7 +20,7 @@
 //
 // A Descriptor holds the public facts of a stripe: version, k, m, size,
 // shard size, the k+m shard CIDs, the k+m shard Merkle roots and the owner's
-// Secrets (a public nonce and hashes of the deletion and read secrets); it
+// Secrets (a public nonce and the proof keys of the deletion and read secrets); it
 // names no owner. Marshal encodes it as a CBOR map with integer keys in core
 // deterministic encoding:
 //

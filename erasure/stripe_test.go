@@ -178,7 +178,7 @@ func TestEncodeErrors(t *testing.T) {
 }
 
 func TestEmptyBlob(t *testing.T) {
-	sec := Secrets{Nonce: [32]byte{1}, DeleteHash: [32]byte{2}, ReadHash: [32]byte{3}}
+	sec := Secrets{Nonce: [32]byte{1}, DeleteKey: [32]byte{2}, ReadKey: [32]byte{3}}
 	d, shards, err := Encode(nil, Params{3, 2}, sec)
 	if err != nil {
 		t.Fatal(err)

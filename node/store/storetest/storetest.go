@@ -89,8 +89,8 @@ func stripeOf(t testing.TB, blob []byte, k, m int) Stripe {
 	t.Helper()
 	var s erasure.Secrets
 	rand.Read(s.Nonce[:])
-	rand.Read(s.DeleteHash[:])
-	rand.Read(s.ReadHash[:])
+	rand.Read(s.DeleteKey[:])
+	rand.Read(s.ReadKey[:])
 	d, shards, err := erasure.Encode(blob, erasure.Params{K: k, M: m}, s)
 	if err != nil {
 		t.Fatalf("erasure.Encode: %v", err)
