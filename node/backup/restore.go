@@ -1,0 +1,303 @@
+package backup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"respaldo/crypto"
+	"respaldo/erasure"
+)
+
+// ErrTargetNotEmpty: Restore was given a target directory that has entries,
+// without Overwrite.
+var ErrTargetNotEmpty = errors.New("backup: restore target is not empty (allow overwriting to restore into it)")
+
+// RestoreOptions configure a restore.
+type RestoreOptions struct {
+	// Overwrite allows a non-empty target: files and symlinks in the way
+	// are replaced, directories reused. A directory in the way of a file is
+	// an error.
+	Overwrite bool
+	// Include restricts the restore to entries whose path (as in Entry.Path)
+	// or a parent's path matches one of these patterns (path.Match).
+	Include []string
+	// Workers is the number of packs fetched and written at once; default 2.
+	Workers int
+}
+
+// RestoreSummary is the result of a restore.
+type RestoreSummary struct {
+	Files    int64         `json:"files"`
+	Dirs     int64         `json:"dirs"`
+	Symlinks int64         `json:"symlinks"`
+	Bytes    int64         `json:"bytes"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Restore writes snapshot snap into target (created if missing) byte for
+// byte: contents, modes, mtimes (of symlinks too where the OS allows;
+// of directories after their children), ownership when run as root.
+// Each file is written under a temporary name in its directory and renamed
+// when complete, so a file that has its name is whole; on error the
+// temporary files are removed. Packs are fetched once each, Workers at a
+// time, and every chunk is checked against its ID.
+func (r *Reader) Restore(ctx context.Context, snap erasure.StripeID, target string, o RestoreOptions) (*RestoreSummary, error) {
+	start := time.Now()
+	for _, p := range o.Include {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("backup: include pattern %q: %w", p, err)
+		}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	s, err := r.open(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareTarget(target, o.Overwrite); err != nil {
+		return nil, err
+	}
+	rs := &restorer{r: r, o: o, plan: make(map[erasure.StripeID][]piece)}
+	err = rs.walk(ctx, s.Root, "", target, len(o.Include) == 0, func() error { return nil })
+	if err == nil {
+		err = rs.writeFiles(ctx)
+	}
+	if err == nil {
+		err = rs.finishDirs()
+	}
+	if err != nil {
+		rs.cleanup()
+		return nil, err
+	}
+	sum := rs.sum
+	sum.Bytes = rs.bytes.Load()
+	sum.Files = rs.nfiles.Load()
+	sum.Duration = time.Since(start)
+	return &sum, nil
+}
+
+func prepareTarget(target string, overwrite bool) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("backup: restore target: %w", err)
+	}
+	f, err := os.Open(target)
+	if err != nil {
+		return fmt.Errorf("backup: restore target: %w", err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("backup: restore target: %w", err)
+	}
+	if len(names) > 0 && !overwrite {
+		return fmt.Errorf("%w: %s", ErrTargetNotEmpty, target)
+	}
+	return nil
+}
+
+type restorer struct {
+	r    *Reader
+	o    RestoreOptions
+	plan map[erasure.StripeID][]piece
+	// order lists packs as first needed, so a fresh backup restores
+	// about sequentially.
+	order []erasure.StripeID
+	files []*rfile
+	dirs  []rdir // created, parents before children
+	sum   RestoreSummary
+
+	bytes, nfiles atomic.Int64
+}
+
+// rfile is a file being restored under a temporary name.
+type rfile struct {
+	abs, tmp  string
+	n         *node
+	remaining atomic.Int64
+	done      atomic.Bool
+}
+
+type rdir struct {
+	abs string
+	n   *node
+}
+
+// piece is a chunk to write at off in f.
+type piece struct {
+	f   *rfile
+	off int64
+	e   packEntry
+}
+
+func (rs *restorer) included(p string) bool {
+	for _, pat := range rs.o.Include {
+		if ok, _ := path.Match(pat, p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// walk creates the directories and symlinks of a tree and plans its files.
+// A directory is created when it is included or when something below it
+// is; ensureParent creates the parent directories on demand.
+func (rs *restorer) walk(ctx context.Context, id crypto.ChunkID, rel, abs string, inc bool, ensureParent func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	nodes, err := rs.r.tree(ctx, id)
+	if err != nil {
+		return err
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		name := string(n.Name)
+		if !filepath.IsLocal(name) || filepath.Base(name) != name {
+			return fmt.Errorf("%w: name %q cannot be restored here", ErrCorrupt, name)
+		}
+		p, a := joinPath(rel, n.Name), filepath.Join(abs, name)
+		sel := inc || rs.included(p)
+		if n.Type == NodeDir {
+			created := false
+			ensure := func() error {
+				if created {
+					return nil
+				}
+				if err := ensureParent(); err != nil {
+					return err
+				}
+				if err := rs.mkdir(a); err != nil {
+					return err
+				}
+				created = true
+				rs.dirs = append(rs.dirs, rdir{a, n})
+				return nil
+			}
+			if sel {
+				if err := ensure(); err != nil {
+					return err
+				}
+			}
+			if err := rs.walk(ctx, n.subtree(), p, a, sel, ensure); err != nil {
+				return err
+			}
+			continue
+		}
+		if !sel {
+			continue
+		}
+		if err := ensureParent(); err != nil {
+			return err
+		}
+		if err := rs.notDir(a); err != nil {
+			return err
+		}
+		if n.Type == NodeSymlink {
+			err = rs.symlink(a, n)
+		} else {
+			err = rs.planFile(a, n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rs *restorer) mkdir(a string) error {
+	fi, err := os.Lstat(a)
+	switch {
+	case err == nil && fi.IsDir():
+		// Overwrite: reuse it, writable until its mode is set at the end.
+		return os.Chmod(a, fi.Mode().Perm()|0o700)
+	case err == nil:
+		if err := os.Remove(a); err != nil {
+			return fmt.Errorf("backup: restore: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	if err := os.Mkdir(a, 0o700); err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	return nil
+}
+
+// notDir fails if a directory is where a file or symlink goes.
+func (rs *restorer) notDir(a string) error {
+	if fi, err := os.Lstat(a); err == nil && fi.IsDir() {
+		return fmt.Errorf("backup: restore: %s is a directory in the target; not replacing it", a)
+	}
+	return nil
+}
+
+func tempName(a string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return filepath.Join(filepath.Dir(a), ".respaldo-"+hex.EncodeToString(b[:])+".part")
+}
+
+func (rs *restorer) symlink(a string, n *node) error {
+	tmp := tempName(a)
+	if err := os.Symlink(string(n.Target), tmp); err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	err := lchown(tmp, n.UID, n.GID)
+	if err == nil {
+		err = os.Rename(tmp, a)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	if err := lutimes(a, n.MTime); err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	rs.sum.Symlinks++
+	return nil
+}
+
+// planFile creates the file's temporary and plans its chunks.
+func (rs *restorer) planFile(a string, n *node) error {
+	f := &rfile{abs: a, tmp: tempName(a), n: n}
+	h, err := os.OpenFile(f.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	rs.files = append(rs.files, f)
+	if err := h.Close(); err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	ids := n.chunkIDs()
+	var off int64
+	for _, id := range ids {
+		pid, e, ok := rs.r.idx.lookup(id)
+		if !ok {
+			return fmt.Errorf("%w: %s: chunk %v is not in the snapshot's index", ErrCorrupt, a, id)
+		}
+		if _, seen := rs.plan[pid]; !seen {
+			rs.order = append(rs.order, pid)
+		}
+		rs.plan[pid] = append(rs.plan[pid], piece{f: f, off: off, e: e})
+		off += int64(e.Raw)
+	}
+	if uint64(off) != n.Size {
+		return fmt.Errorf("%w: %s: chunks give %d bytes, the tree says %d", ErrCorrupt, a, off, n.Size)
+	}
+	f.remaining.Store(int64(len(ids)))
+	if len(ids) == 0 {
+		return rs.finishFile(f)
+	}
+	return nil
+}
