@@ -43,7 +43,7 @@ var allowed = map[string][]string{
 	"respaldo/node/roster":    {"respaldo/crypto"},
 	"respaldo/node/mesh":      {"respaldo/node/roster", "respaldo/crypto"},
 	"respaldo/node/store":     {"respaldo/erasure"},
-	"respaldo/node/shard":     {"respaldo/erasure"},
+	"respaldo/node/shard":     {"respaldo/erasure", "respaldo/crypto", "respaldo/node/store"},
 	"respaldo/node/placement": {"respaldo/erasure", "respaldo/node/mesh", "respaldo/node/roster", "respaldo/crypto"},
 	"respaldo/node/repair":    {"respaldo/erasure", "respaldo/node/placement", "respaldo/node/mesh", "respaldo/node/roster", "respaldo/crypto"},
 	"respaldo/node/backup":    {"respaldo/crypto", "respaldo/erasure"},
