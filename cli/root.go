@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"respaldo/node"
 )
 
 // Exit codes of the command-line contract (CLI.md).
@@ -35,6 +37,7 @@ type globals struct {
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	node.ApplyMemoryLimit(0)
 	g := &globals{stdout: stdout, stderr: stderr, stdin: stdin}
 	root := newRootCommand(g)
 	root.SetArgs(args)

@@ -57,7 +57,32 @@ func (m *MemStore) check(ctx context.Context) error {
 
 // Put implements Store.
 func (m *MemStore) Put(ctx context.Context, d *erasure.Descriptor, index int, data []byte) error {
-	ref, err := checkPut(d, index, data)
+	return m.put(ctx, d, index, data, false)
+}
+
+// putEncoded is Put for shards that erasure.Encode has just made from d in
+// this process (LocalBlobs): they are not hashed a second time.
+func (m *MemStore) putEncoded(ctx context.Context, d *erasure.Descriptor, index int, data []byte) error {
+	return m.put(ctx, d, index, data, true)
+}
+
+// getForJoin returns the shard's bytes unverified: the caller (LocalBlobs)
+// hands them to erasure.Join, which checks them against their CIDs.
+func (m *MemStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	data, ok := m.shards[ref]
+	if !ok {
+		return nil, notFound(ref)
+	}
+	return bytes.Clone(data), nil
+}
+
+func (m *MemStore) put(ctx context.Context, d *erasure.Descriptor, index int, data []byte, encoded bool) error {
+	ref, err := checkPut(d, index, data, encoded)
 	if err != nil {
 		return err
 	}

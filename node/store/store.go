@@ -156,8 +156,11 @@ func notFound(ref ShardRef) error {
 	return fmt.Errorf("store: shard %v: %w", ref, ErrNotFound)
 }
 
-// checkPut validates a Put's arguments and returns the shard's ref.
-func checkPut(d *erasure.Descriptor, index int, data []byte) (ShardRef, error) {
+// checkPut validates a Put's arguments and returns the shard's ref. With
+// encoded set, the caller has just produced data and d together with
+// erasure.Encode in this process, so the bytes are not hashed again (only
+// LocalBlobs does that; the public Put always verifies).
+func checkPut(d *erasure.Descriptor, index int, data []byte, encoded bool) (ShardRef, error) {
 	if d == nil {
 		return ShardRef{}, fmt.Errorf("store: put: nil descriptor: %w", erasure.ErrBadDescriptor)
 	}
@@ -167,6 +170,12 @@ func checkPut(d *erasure.Descriptor, index int, data []byte) (ShardRef, error) {
 	ref := ShardRef{Stripe: d.ID(), Index: index}
 	if index < 0 || index >= len(d.Shards) {
 		return ref, fmt.Errorf("store: put %v: index out of range: %w", ref, erasure.ErrBadDescriptor)
+	}
+	if encoded {
+		if int64(len(data)) != d.ShardSize {
+			return ref, fmt.Errorf("store: put %v: %d bytes, want %d: %w", ref, len(data), d.ShardSize, erasure.ErrShardMismatch)
+		}
+		return ref, nil
 	}
 	// The Merkle root too: a holder answers audits with piece proofs.
 	if err := d.VerifyShardRoot(index, data); err != nil {

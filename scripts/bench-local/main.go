@@ -22,6 +22,7 @@ import (
 
 	"respaldo/crypto"
 	"respaldo/erasure"
+	"respaldo/node"
 	"respaldo/node/backup"
 	"respaldo/node/store"
 	"respaldo/scripts/gendata"
@@ -35,6 +36,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: bench-local backup|restore|compare …")
 		os.Exit(2)
 	}
+	// The same soft memory limit as every respaldo process.
+	node.ApplyMemoryLimit(0)
 	var err error
 	switch os.Args[1] {
 	case "backup":
