@@ -41,7 +41,10 @@ type Options struct {
 	Readers int
 	// Workers is the number of compressors; default runtime.GOMAXPROCS(0).
 	Workers int
-	// Uploads is the number of packs sealed and put at once; default 2.
+	// Uploads is the number of packs put at once; default 4. A put waits
+	// on fsyncs (a local store) or on the network (the mesh), so more puts
+	// than cores keep the compressors busy: on the local store 4 beat 2 by
+	// about 20% (docs/performance.md). Each costs one pack buffer.
 	Uploads int
 	// Progress, if set, is called from one goroutine at most every
 	// ProgressEvery (default 100 ms) during a backup, and once at the end
@@ -148,7 +151,7 @@ func NewWriter(store BlobStore, kv KV, keys *crypto.WriteKeys, opts Options) (*W
 		opts.Readers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if opts.Uploads <= 0 {
-		opts.Uploads = 2
+		opts.Uploads = 4
 	}
 	if opts.ProgressEvery <= 0 {
 		opts.ProgressEvery = 100 * time.Millisecond

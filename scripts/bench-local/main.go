@@ -57,12 +57,16 @@ func main() {
 
 type common struct {
 	store, ec, cpuprofile string
+	readers, workers, uploads int
 }
 
 func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.store, "store", "", "shard store folder (created)")
 	fs.StringVar(&c.ec, "ec", "4+2", "erasure coding k+m")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile here")
+	fs.IntVar(&c.readers, "readers", 0, "files read at once (0: the node's default)")
+	fs.IntVar(&c.workers, "workers", 0, "compressors (0: the node's default)")
+	fs.IntVar(&c.uploads, "uploads", 0, "packs stored at once (0: the node's default)")
 }
 
 func (c *common) open() (*store.DiskStore, backup.BlobStore, backup.KV, func(), error) {
@@ -105,7 +109,7 @@ func runBackup(args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := backup.NewWriter(blobs, kv, wk, backup.Options{Host: "bench"})
+	w, err := backup.NewWriter(blobs, kv, wk, backup.Options{Host: "bench", Readers: c.readers, Workers: c.workers, Uploads: c.uploads})
 	if err != nil {
 		return err
 	}
