@@ -56,7 +56,7 @@ func main() {
 }
 
 type common struct {
-	store, ec, cpuprofile string
+	store, ec, cpuprofile     string
 	readers, workers, uploads int
 }
 
