@@ -153,16 +153,9 @@ func (s *DiskStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error
 		return nil, err
 	}
 	defer leave()
-	e, err := s.entry(ref)
+	b, err := s.readShardFile(ref)
 	if err != nil {
 		return nil, err
-	}
-	b, err := os.ReadFile(s.path(e.CID, ref))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store: shard %v: file missing: %w", ref, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: shard %v: %w", ref, err)
 	}
 	index, raw, data, err := splitFile(b)
 	if err != nil {
@@ -178,6 +171,15 @@ func (s *DiskStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error
 }
 
 func (s *DiskStore) get(ref ShardRef) ([]byte, error) {
+	b, err := s.readShardFile(ref)
+	if err != nil {
+		return nil, err
+	}
+	return verifyFile(ref, b)
+}
+
+// readShardFile returns the whole file of an indexed shard, unchecked.
+func (s *DiskStore) readShardFile(ref ShardRef) ([]byte, error) {
 	e, err := s.entry(ref)
 	if err != nil {
 		return nil, err
@@ -189,7 +191,7 @@ func (s *DiskStore) get(ref ShardRef) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: shard %v: %w", ref, err)
 	}
-	return verifyFile(ref, b)
+	return b, nil
 }
 
 // verifyFile checks a whole shard file read for ref and returns its shard
