@@ -158,7 +158,7 @@ func runDemo(ctx context.Context, g *globals, o demoOptions) error {
 	}()
 	say("mesh: %d storage nodes, each stripe coded %s (any %d shards rebuild it)", o.nodes, p, p.K)
 
-	prog := newBackupProgress(g.stderr, 0, false)
+	prog := newBackupProgress(g.stderr, false)
 	w, err := backup.NewWriter(blobs, kv, wk, backup.Options{Host: "demo-laptop", Progress: prog.update})
 	if err != nil {
 		return err
