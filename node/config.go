@@ -1,0 +1,197 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/pelletier/go-toml/v2"
+
+	"respaldo/node/mesh"
+	"respaldo/node/roster"
+)
+
+// ErrInvalidConfig is wrapped by every Config.Validate error; the message
+// names the key and is one line, fit for the user.
+var ErrInvalidConfig = errors.New("node: invalid configuration")
+
+// Config is a node's configuration, kept in DIR/config.toml. Start from
+// DefaultConfig, edit fields, Validate (Open and CreateMesh call it too).
+// Zone and role are not here: they come from the roster.
+type Config struct {
+	// Listen are the TCP and QUIC v1 multiaddrs the host listens on.
+	Listen []string
+	// API is the host:port of the local HTTP API, on a loopback address;
+	// port 0 picks one. (The API server arrives with node/api.)
+	API string
+	// EC is the erasure geometry "k+m". CreateMesh pins it in the roster's
+	// genesis as the mesh default; elsewhere it is this node's choice for
+	// its own new stripes.
+	EC string
+	// RepairGrace is how long a storage node may be unseen before its
+	// shards are rebuilt elsewhere.
+	RepairGrace time.Duration
+	// Heartbeat is the period of heartbeats on the gossip topic; it is also
+	// the peer table's availability unit, so 15 min must be a whole number
+	// of heartbeats.
+	Heartbeat time.Duration
+	// KeepRecoveryKey: the node keeps the full member key (unattended
+	// servers). Off by default.
+	KeepRecoveryKey bool
+	// MemoryLimit is the Go runtime's soft memory limit in bytes: 0 means
+	// DefaultMemoryLimit, negative none (see ApplyMemoryLimit).
+	MemoryLimit int64
+	// CapacityBytes caps the bytes of shard files; 0: the filesystem
+	// limits.
+	CapacityBytes int64
+	// RelayService runs a circuit relay for members (data-centre nodes with
+	// a public address).
+	RelayService bool
+	// NATPortMap asks the router for a port mapping (UPnP, NAT-PMP); off in
+	// tests.
+	NATPortMap bool
+
+	// Now is the clock; nil means time.Now. Not saved.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the defaults of CLI.md's node flags.
+func DefaultConfig() Config {
+	return Config{
+		Listen: []string{
+			"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1",
+			"/ip6/::/tcp/4001", "/ip6/::/udp/4001/quic-v1",
+		},
+		API:         "127.0.0.1:4080",
+		EC:          roster.DefaultEC,
+		RepairGrace: 24 * time.Hour,
+		Heartbeat:   5 * time.Second,
+		NATPortMap:  true,
+	}
+}
+
+// Validate reports the first problem, wrapping ErrInvalidConfig.
+func (c Config) Validate() error {
+	bad := func(key, f string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, key, fmt.Sprintf(f, a...))
+	}
+	if len(c.Listen) == 0 {
+		return bad("listen", "no address")
+	}
+	for _, s := range c.Listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return bad("listen", "%q: %v", s, err)
+		}
+		ps := a.Protocols()
+		tcp := len(ps) == 2 && ps[1].Code == ma.P_TCP
+		quic := len(ps) == 3 && ps[1].Code == ma.P_UDP && ps[2].Code == ma.P_QUIC_V1
+		if !tcp && !quic {
+			return bad("listen", "%q is neither TCP nor QUIC v1", s)
+		}
+	}
+	host, _, err := net.SplitHostPort(c.API)
+	if err != nil {
+		return bad("api", "%q: %v", c.API, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return bad("api", "%q is not a loopback address", c.API)
+	}
+	if _, _, err := roster.ParseEC(c.EC); err != nil {
+		return bad("ec", "%q is not k+m, e.g. 4+2", c.EC)
+	}
+	if c.RepairGrace <= 0 {
+		return bad("repair_grace", "must be positive")
+	}
+	if c.CapacityBytes < 0 {
+		return bad("capacity_bytes", "negative")
+	}
+	if _, err := mesh.NewTable(c.tableConfig()); err != nil {
+		return bad("heartbeat", "%v: %v", c.Heartbeat, err)
+	}
+	return nil
+}
+
+// tableConfig is the peer table's configuration for c's heartbeat period.
+func (c Config) tableConfig() mesh.Config {
+	mc := mesh.DefaultConfig()
+	mc.Interval = c.Heartbeat
+	mc.LiveWindow = 3 * c.Heartbeat
+	return mc
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// fileConfig is config.toml: durations as Go duration strings ("24h").
+type fileConfig struct {
+	Listen          []string `toml:"listen"`
+	API             string   `toml:"api"`
+	EC              string   `toml:"ec"`
+	RepairGrace     string   `toml:"repair_grace"`
+	Heartbeat       string   `toml:"heartbeat"`
+	KeepRecoveryKey bool     `toml:"keep_recovery_key"`
+	MemoryLimit     int64    `toml:"memory_limit"`
+	CapacityBytes   int64    `toml:"capacity_bytes"`
+	RelayService    bool     `toml:"relay_service"`
+	NATPortMap      bool     `toml:"nat_port_map"`
+}
+
+// SaveConfig validates cfg and writes it to DIR/config.toml (mode 0600,
+// through a temporary file and a rename).
+func SaveConfig(dir string, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	f := fileConfig{
+		Listen: cfg.Listen, API: cfg.API, EC: cfg.EC,
+		RepairGrace: cfg.RepairGrace.String(), Heartbeat: cfg.Heartbeat.String(),
+		KeepRecoveryKey: cfg.KeepRecoveryKey, MemoryLimit: cfg.MemoryLimit,
+		CapacityBytes: cfg.CapacityBytes, RelayService: cfg.RelayService, NATPortMap: cfg.NATPortMap,
+	}
+	b, err := toml.Marshal(&f)
+	if err != nil {
+		return fmt.Errorf("node: config: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, ConfigFile), b, 0o600)
+}
+
+// LoadConfig reads DIR/config.toml over DefaultConfig (keys absent from the
+// file keep their defaults) and validates the result. Unknown keys are an
+// error, so a misspelt key is not silently ignored.
+func LoadConfig(dir string) (Config, error) {
+	cfg := DefaultConfig()
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return cfg, fmt.Errorf("node: config: %w", err)
+	}
+	f := fileConfig{
+		Listen: cfg.Listen, API: cfg.API, EC: cfg.EC,
+		RepairGrace: cfg.RepairGrace.String(), Heartbeat: cfg.Heartbeat.String(),
+		NATPortMap: cfg.NATPortMap,
+	}
+	d := toml.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&f); err != nil {
+		return cfg, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, ConfigFile, err)
+	}
+	cfg.Listen, cfg.API, cfg.EC = f.Listen, f.API, f.EC
+	cfg.KeepRecoveryKey, cfg.MemoryLimit, cfg.CapacityBytes = f.KeepRecoveryKey, f.MemoryLimit, f.CapacityBytes
+	cfg.RelayService, cfg.NATPortMap = f.RelayService, f.NATPortMap
+	if cfg.RepairGrace, err = time.ParseDuration(f.RepairGrace); err != nil {
+		return cfg, fmt.Errorf("%w: repair_grace: %v", ErrInvalidConfig, err)
+	}
+	if cfg.Heartbeat, err = time.ParseDuration(f.Heartbeat); err != nil {
+		return cfg, fmt.Errorf("%w: heartbeat: %v", ErrInvalidConfig, err)
+	}
+	return cfg, cfg.Validate()
+}
