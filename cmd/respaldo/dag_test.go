@@ -47,6 +47,7 @@ var allowed = map[string][]string{
 	"respaldo/node/placement": {"respaldo/erasure", "respaldo/node/mesh", "respaldo/node/roster", "respaldo/crypto"},
 	"respaldo/node/repair":    {"respaldo/erasure", "respaldo/node/placement", "respaldo/node/mesh", "respaldo/node/roster", "respaldo/crypto"},
 	"respaldo/node/backup":    {"respaldo/crypto", "respaldo/erasure"},
+	"respaldo/node/api":       {"respaldo/crypto", "respaldo/node/backup", "respaldo/erasure"},
 }
 
 // forbidden lists outside modules a package must not reach: pure packages
@@ -56,6 +57,7 @@ var forbidden = map[string][]string{
 	"respaldo/crypto":      {"github.com/libp2p/", "github.com/dgraph-io/badger", "net/http"},
 	"respaldo/node/backup": {"github.com/libp2p/", "github.com/dgraph-io/badger", "net/http"},
 	"respaldo/node/store":  {"github.com/libp2p/"}, // badger itself pulls in net/http
+	"respaldo/node/api":    {"github.com/libp2p/", "github.com/dgraph-io/badger"},
 }
 
 func deps(t *testing.T, pkg string) ([]string, bool) {
