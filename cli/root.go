@@ -75,6 +75,11 @@ Start with 'respaldo demo', which runs a whole backup and restore on this machin
 	root.PersistentFlags().StringVar(&g.dataDir, "data", defaultDataDir(),
 		"the node's data folder (env RESPALDO_DATA)")
 	root.AddCommand(newDemoCommand(g))
+	root.AddCommand(newMeshCommand(g))
+	root.AddCommand(newNodeCommand(g))
+	root.AddCommand(newStatusCommand(g))
+	root.AddCommand(newPeersCommand(g))
+	root.AddCommand(newRosterCommand(g))
 	root.AddCommand(newVersionCommand(g))
 	return root
 }

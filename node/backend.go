@@ -1,0 +1,60 @@
+package node
+
+import (
+	"context"
+
+	"respaldo/node/api"
+)
+
+// APIBackend serves the local API from this node. Operations that arrive
+// with later pieces (backup through the mesh, restore, check, forget,
+// invite, revoke, drain) answer "not implemented" until then.
+func (n *Node) APIBackend() api.Backend { return &backend{n: n} }
+
+type backend struct {
+	api.UnimplementedBackend
+	n *Node
+}
+
+func (b *backend) Status(ctx context.Context) (api.Status, error) {
+	s, err := b.n.Status(ctx)
+	if err != nil {
+		return api.Status{}, err
+	}
+	return api.Status{
+		PeerID: s.PeerID, Zone: s.Zone, Version: s.Version,
+		PeersTotal: s.PeersTotal, PeersOnline: s.PeersOnline,
+		Shards: int64(s.Shards), UsedBytes: s.UsedBytes, FreeBytes: s.FreeBytes,
+	}, nil
+}
+
+func (b *backend) Peers(ctx context.Context) ([]api.Peer, error) {
+	ps := b.n.Peers()
+	out := make([]api.Peer, 0, len(ps))
+	for _, p := range ps {
+		addrs := p.Addrs
+		if addrs == nil {
+			addrs = []string{}
+		}
+		out = append(out, api.Peer{
+			ID: string(p.ID), Zone: string(p.Zone), Role: string(p.Role), Addrs: addrs,
+			Connected: p.Connected, LastSeen: p.LastSeen, LatencyMS: float64(p.Latency.Microseconds()) / 1000,
+			Availability: p.Availability, FreeBytes: p.FreeBytes, UsedBytes: p.UsedBytes,
+			Shards: int64(p.Shards), Version: p.Software,
+		})
+	}
+	return out, nil
+}
+
+func (b *backend) Roster(ctx context.Context) ([]api.RosterEntry, error) {
+	es := b.n.Roster().Entries()
+	out := make([]api.RosterEntry, 0, len(es))
+	for _, e := range es {
+		v := e.View()
+		out = append(out, api.RosterEntry{
+			Seq: v.Seq, Kind: string(v.Kind), PeerID: string(v.PeerID), Zone: string(v.Zone),
+			Role: string(v.Role), SignedBy: v.SignedBy, Time: v.Time,
+		})
+	}
+	return out, nil
+}
