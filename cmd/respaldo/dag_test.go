@@ -48,6 +48,7 @@ var allowed = map[string][]string{
 	"respaldo/node/repair":    {"respaldo/erasure", "respaldo/node/placement", "respaldo/node/mesh", "respaldo/node/roster", "respaldo/crypto"},
 	"respaldo/node/backup":    {"respaldo/crypto", "respaldo/erasure"},
 	"respaldo/node/api":       {"respaldo/crypto", "respaldo/node/backup", "respaldo/erasure"},
+	"respaldo/node/meshblobs": {"respaldo/erasure", "respaldo/crypto", "respaldo/node/store", "respaldo/node/shard", "respaldo/node/placement", "respaldo/node/mesh", "respaldo/node/roster"},
 }
 
 // forbidden lists outside modules a package must not reach: pure packages
