@@ -49,9 +49,8 @@ type Providers interface {
 // stripe id and the indexes of the stripe's shards p holds; an error (or no
 // indexes) when p holds none. The Blobs checks the descriptor against id
 // (erasure.OpenDescriptor) and every shard against its CID, so p need not
-// be trusted. The shard protocol has no such op yet: the daemon wires it
-// once node/shard has one (docs/lookup.md, "What the shard protocol
-// lacks"); until then a restore from nothing cannot learn descriptors.
+// be trusted. LocateVia makes one from the shard protocol's locate op; a
+// restore from nothing cannot learn descriptors without it.
 type LocateFunc func(ctx context.Context, p peer.ID, id erasure.StripeID) (desc []byte, held []int, err error)
 
 // Config wires a Blobs. Start from DefaultConfig, set the required fields,

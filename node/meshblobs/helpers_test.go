@@ -3,7 +3,6 @@ package meshblobs
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -198,28 +197,6 @@ func (m *testMesh) open(ctx context.Context, p peer.ID) (Stream, error) {
 	return &countingStream{Stream: s, sent: &m.sent, recv: &m.recv}, nil
 }
 
-// locate stands in for the shard protocol's missing locate op: it reads
-// the descriptor and the held shards from the storage node's store, in
-// process, as the holder would answer.
-func (m *testMesh) locate(ctx context.Context, p peer.ID, id erasure.StripeID) ([]byte, []int, error) {
-	for _, n := range m.nodes {
-		if n.h.ID() == p && !n.stopped.Load() {
-			d, err := n.st.Descriptor(ctx, id)
-			if err != nil {
-				return nil, nil, err
-			}
-			var held []int
-			for i := range d.Shards {
-				if ok, _ := n.st.Has(ctx, store.ShardRef{Stripe: id, Index: i}); ok {
-					held = append(held, i)
-				}
-			}
-			return d.Marshal(), held, nil
-		}
-	}
-	return nil, nil, errors.New("no such live node")
-}
-
 // config is a Config for the member's Blobs over the mesh.
 func (m *testMesh) config(keys *crypto.MemberKeys) Config {
 	c := DefaultConfig()
@@ -228,7 +205,7 @@ func (m *testMesh) config(keys *crypto.MemberKeys) Config {
 	c.Peers = m.peers
 	c.Keys = keys
 	c.Hints = NewMemHints()
-	c.Locate = m.locate
+	c.Locate = LocateVia(m.open) // the shard protocol's locate op
 	return c
 }
 

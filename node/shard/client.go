@@ -25,6 +25,12 @@ type Client struct {
 
 var zeroClient Client
 
+// Locate asks the holder for a stripe's descriptor and the shards it holds
+// of it; see Client.Locate.
+func Locate(ctx context.Context, s Stream, stripe erasure.StripeID) (*erasure.Descriptor, []int, error) {
+	return zeroClient.Locate(ctx, s, stripe)
+}
+
 // Put stores shard index of the stripe d at the holder; see Client.Put.
 func Put(ctx context.Context, s Stream, d *erasure.Descriptor, index int, data []byte) error {
 	return zeroClient.Put(ctx, s, d, index, data)
@@ -124,6 +130,54 @@ func (c *Client) Has(ctx context.Context, s Stream, stripe erasure.StripeID, ind
 		return nil
 	})
 	return held, err
+}
+
+// Locate asks any holder, without a proof, for the canonical descriptor of
+// the stripe and the indexes of the shards it holds of it (at least one,
+// ascending, each < k+m). The descriptor is opened against stripe
+// (erasure.OpenDescriptor), so a holder cannot pass off another or a forged
+// one: that is ErrWrongShard (also wrapping erasure's error); a malformed
+// held list is ErrInternal. Refusals: ErrNotFound (no shard of the stripe
+// held), ErrDeleted (the owner deleted it there), ErrBusy. A holder that
+// predates the op answers bad-request: the error wraps ErrUnsupported (and
+// ErrBadRequest); ask it with Has instead.
+func (c *Client) Locate(ctx context.Context, s Stream, stripe erasure.StripeID) (*erasure.Descriptor, []int, error) {
+	var (
+		d    *erasure.Descriptor
+		held []int
+	)
+	req := &request{Version: wireVersion, Op: opLocate, Stripe: stripe[:]}
+	err := c.do(ctx, s, req, nil, func(resp *response, br *bufio.Reader) error {
+		if resp.Size <= 0 || resp.Size > erasure.MaxDescriptorSize {
+			return refuse(ErrInternal, fmt.Sprintf("malformed response: a descriptor of %d bytes announced, want 1..%d", resp.Size, erasure.MaxDescriptorSize))
+		}
+		if len(resp.Indexes) == 0 {
+			return refuse(ErrInternal, "malformed response: a located stripe without held shards")
+		}
+		buf := make([]byte, resp.Size)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return ioErr(err, "reading the descriptor")
+		}
+		dd, err := erasure.OpenDescriptor(buf, stripe)
+		if err != nil {
+			return refuseCause(ErrWrongShard, "the holder sent a descriptor that is not the stripe's", err)
+		}
+		for _, i := range resp.Indexes { // ascending and in 0..255: decodeResponse checked
+			if i >= len(dd.Shards) {
+				return refuse(ErrInternal, fmt.Sprintf("malformed response: held shard %d of a %d+%d stripe", i, dd.K, dd.M))
+			}
+		}
+		d, held = dd, resp.Indexes
+		return nil
+	})
+	if err != nil {
+		var r *refusal
+		if errors.As(err, &r) && r.code == ErrBadRequest {
+			err = refuseCause(ErrUnsupported, "the holder refused the locate op (it predates it)", err)
+		}
+		return nil, nil, err
+	}
+	return d, held, nil
 }
 
 // Delete has the holder delete every shard it holds of the stripe d and

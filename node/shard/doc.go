@@ -1,6 +1,6 @@
 // Package shard owns the shard protocol /respaldo/shard/1.0.0 (ProtocolID):
 // its codec, its server side (Handler) and its client side (Put, Get,
-// GetAuthorized, Has, Delete, Audit), over any Stream — an io.Reader and
+// GetAuthorized, Has, Delete, Audit, Locate), over any Stream — an io.Reader and
 // io.Writer with deadlines and a half-close, as libp2p streams are. It never
 // dials and imports no libp2p: the daemon (package node) opens and accepts
 // streams, checks admission against the roster, and hands them in.
@@ -29,6 +29,12 @@
 //   - audit: a peer the Authorizer approves (a holder of the same stripe)
 //     gets one 64 KiB piece of a shard with its Merkle proof and checks it
 //     against the descriptor's root, without downloading the shard.
+//   - locate: any admitted peer gets a stripe's canonical descriptor and the
+//     indexes of the shards held of it, in one request; the client opens the
+//     descriptor against the stripe ID. Descriptors are public and has tells
+//     the same per shard, so nothing new is revealed. Added within 1.0.0: an
+//     older holder refuses it bad-request, which Locate reports as
+//     ErrUnsupported.
 //
 // # Why a holder cannot harvest
 //
@@ -46,5 +52,6 @@
 // ErrBusy beyond. Garbage is refused with ErrBadRequest and returned to the
 // daemon to log; Serve never panics. Errors map to one-line wire codes and
 // back (errors.go): ErrNotFound, ErrNoSpace, ErrDenied, ErrBadRequest,
-// ErrWrongShard, ErrDeleted, ErrBusy, ErrStalled, ErrInternal.
+// ErrWrongShard, ErrDeleted, ErrBusy, ErrStalled, ErrInternal; ErrUnsupported
+// is the client's alone.
 package shard

@@ -41,6 +41,11 @@ var (
 	// protocol (a malformed answer, an unknown code) or closed the stream
 	// without answering.
 	ErrInternal = errors.New("shard: holder failed")
+	// ErrUnsupported: the holder does not know the operation (it answered
+	// a well-formed locate request with bad-request: an older version).
+	// Client side only, it has no wire code; such errors wrap
+	// ErrBadRequest too. Fall back to another way (has per shard).
+	ErrUnsupported = errors.New("shard: operation not supported by the holder")
 )
 
 // codeOK is the status of a successful response.

@@ -25,6 +25,7 @@ func seedRequests(f *fixture) [][]byte {
 		{Version: wireVersion, Op: opHas, Stripe: id[:], Index: 0},
 		{Version: wireVersion, Op: opDelete, Stripe: id[:], Index: 0, Desc: f.d.Marshal(), Proof: newProof(domainDelete, id, 0, holderID, ownerID, now, f.del.Prove)},
 		{Version: wireVersion, Op: opAudit, Stripe: id[:], Index: 0, Piece: 0},
+		{Version: wireVersion, Op: opLocate, Stripe: id[:]},
 	}
 	var out [][]byte
 	for _, r := range reqs {
@@ -54,6 +55,9 @@ func FuzzDecodeHeader(f *testing.F) {
 		{Version: 1, Status: codeOK, Held: true, Size: 7},
 		{Version: 1, Status: codeOK, Size: 100, Proof: [][]byte{make([]byte, 32), make([]byte, 32)}},
 		{Version: 1, Status: "denied", Message: "no proof"},
+		{Version: 1, Status: codeOK, Size: 300, Indexes: []int{0, 3, 5}},
+		{Version: 1, Status: codeOK, Size: 300, Indexes: []int{3, 3}},
+		{Version: 1, Status: "bad-request", Message: `unknown operation "locate"`},
 	} {
 		f.Add(marshal(r))
 	}

@@ -120,6 +120,8 @@ func (h *Handler) dispatch(ctx context.Context, remote string, req *request, br 
 		return h.delete(ctx, remote, req, stripe, m, lim)
 	case opAudit:
 		return h.audit(ctx, remote, req, stripe, m)
+	case opLocate:
+		return h.locate(ctx, stripe, m)
 	}
 	return refuse(ErrBadRequest, "unknown operation") // validate refuses it first
 }

@@ -147,6 +147,41 @@ func (h *Handler) audit(ctx context.Context, remote string, req *request, stripe
 	return h.ok(m, response{Size: int64(len(piece)), Proof: hashes}, piece)
 }
 
+// locate tells any admitted peer the stripe's canonical descriptor and the
+// indexes of the shards held of it, without reading their bytes. Neither is
+// secret: descriptors are ciphertext-level facts, and has tells the same
+// per shard.
+func (h *Handler) locate(ctx context.Context, stripe erasure.StripeID, m *meter) error {
+	if err := h.refuseDeleted(ctx, stripe); err != nil {
+		return err
+	}
+	d, err := h.Store.Descriptor(ctx, stripe)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuseCause(ErrNotFound, "no shard of this stripe is held", err)
+	}
+	if err != nil {
+		return storeRefusal(err)
+	}
+	var held []int
+	for i := range d.Shards {
+		ok, err := h.Store.Has(ctx, store.ShardRef{Stripe: stripe, Index: i})
+		if err != nil {
+			return storeRefusal(err)
+		}
+		if ok {
+			held = append(held, i)
+		}
+	}
+	if len(held) == 0 {
+		return refuse(ErrNotFound, "no shard of this stripe is held")
+	}
+	body := d.Marshal()
+	if len(body) > erasure.MaxDescriptorSize {
+		return refuseCause(ErrInternal, "", fmt.Errorf("stored descriptor of %d bytes", len(body)))
+	}
+	return h.ok(m, response{Size: int64(len(body)), Indexes: held}, body)
+}
+
 // heldDescriptor returns the descriptor of a stripe of which a shard is
 // held, checking index against it.
 func (h *Handler) heldDescriptor(ctx context.Context, stripe erasure.StripeID, index int) (*erasure.Descriptor, error) {

@@ -239,6 +239,9 @@ func TestGarbage(t *testing.T) {
 		"put negative size":     m(map[int]any{0: 1, 1: "put", 2: id[:], 3: 0, 4: f.d.Marshal(), 5: -1}),
 		"put bad descriptor":    m(map[int]any{0: 1, 1: "put", 2: id[:], 3: 0, 4: []byte{0xa0}, 5: 1}),
 		"float index":           with(3, 1.5),
+		"locate with index":     m(map[int]any{0: 1, 1: "locate", 2: id[:], 3: 2}),
+		"locate with desc":      m(map[int]any{0: 1, 1: "locate", 2: id[:], 3: 0, 4: f.d.Marshal()}),
+		"locate with proof":     m(map[int]any{0: 1, 1: "locate", 2: id[:], 3: 0, 7: proof}),
 		"truncated map":         frame(marshal(good)[:10]),
 		"descriptor over limit": m(map[int]any{0: 1, 1: "put", 2: id[:], 3: 0, 4: make([]byte, erasure.MaxDescriptorSize+1)}),
 	}
@@ -282,6 +285,7 @@ func TestGarbageResponse(t *testing.T) {
 		"two lines":       frame(marshal(&response{Version: 1, Status: "denied", Message: "a\nb"})),
 		"error with body": frame(marshal(&response{Version: 1, Status: "denied", Size: 5})),
 		"short hash":      frame(marshal(&response{Version: 1, Status: "ok", Proof: [][]byte{{1}}})),
+		"17 hashes":       frame(marshal(&response{Version: 1, Status: "ok", Proof: make([][]byte, 17)})),
 		"version 9":       frame(marshal(&response{Version: 9, Status: "ok"})),
 		"prefix too long": uvarint(1 << 20),
 	}

@@ -29,6 +29,7 @@ const (
 	opHas    = "has"
 	opDelete = "delete"
 	opAudit  = "audit"
+	opLocate = "locate"
 )
 
 // request is the header of a request. Keys are small integers; fields an
@@ -60,6 +61,7 @@ type response struct {
 	Size    int64    `cbor:"3,keyasint,omitempty"` // get, audit: body length; has: shard size
 	Held    bool     `cbor:"4,keyasint,omitempty"` // has
 	Proof   [][]byte `cbor:"5,keyasint,omitempty"` // audit: sibling hashes, 32 bytes each
+	Indexes []int    `cbor:"6,keyasint,omitempty"` // locate: shard indexes held, ascending
 }
 
 var (
@@ -82,7 +84,7 @@ func mustDec() cbor.DecMode {
 		TagsMd:            cbor.TagsForbidden,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
 		MaxNestedLevels:   4,
-		MaxArrayElements:  maxProofHashes,
+		MaxArrayElements:  erasure.MaxShards, // locate's indexes; proofs are checked for ≤ 16
 		MaxMapPairs:       16,
 	}.DecMode()
 	if err != nil {
@@ -168,6 +170,10 @@ func (r *request) validate() string {
 			return fmt.Sprintf("piece %d outside 0..%d", r.Piece, maxPieces-1)
 		}
 		allowed = fields{piece: true}
+	case opLocate:
+		if r.Index != 0 {
+			return "locate request with a shard index (it names the stripe only)"
+		}
 	default:
 		return fmt.Sprintf("unknown operation %q", oneLine(r.Op, 32))
 	}
@@ -200,11 +206,22 @@ func (r *response) validate() string {
 	if !isOneLine(r.Message, maxMessage) {
 		return "detail is not one line of at most 256 bytes"
 	}
-	if r.Status != codeOK && (r.Size != 0 || r.Held || r.Proof != nil) {
+	if r.Status != codeOK && (r.Size != 0 || r.Held || r.Proof != nil || r.Indexes != nil) {
 		return "error response with a body"
 	}
 	if r.Size < 0 || r.Size > erasure.MaxBlobSize {
 		return fmt.Sprintf("size %d outside 0..%d", r.Size, erasure.MaxBlobSize)
+	}
+	if len(r.Proof) > maxProofHashes {
+		return fmt.Sprintf("proof of %d hashes, at most %d", len(r.Proof), maxProofHashes)
+	}
+	for j, i := range r.Indexes {
+		if i < 0 || i >= erasure.MaxShards {
+			return fmt.Sprintf("held shard index %d outside 0..%d", i, erasure.MaxShards-1)
+		}
+		if j > 0 && i <= r.Indexes[j-1] {
+			return "held shard indexes not strictly ascending"
+		}
 	}
 	for _, h := range r.Proof {
 		if len(h) != 32 {
