@@ -46,6 +46,7 @@ type Node struct {
 	addrSub event.Subscription
 	topic   *pubsub.Topic
 	sub     *pubsub.Subscription
+	joins   joinState // open invites (invite_node.go)
 
 	life   context.Context // ends at Close
 	cancel context.CancelFunc
@@ -120,6 +121,7 @@ func Open(ctx context.Context, dir string, cfg Config, logger *slog.Logger) (_ *
 	n.shards = &shard.Handler{Store: n.store, Self: self.String(), Now: cfg.Now, Log: n.log}
 	n.host.SetStreamHandler(shard.ProtocolID, dht.RequireMember(n.allowed, n.serveShard))
 	n.host.SetStreamHandler(RosterProtocol, dht.RequireMember(n.allowed, n.serveRoster))
+	n.host.SetStreamHandler(JoinProtocol, n.serveJoin) // bare: the one protocol guests may speak
 	dc := dht.DefaultConfig()
 	if m.Role == roster.RoleClient {
 		dc.Mode = dht.ModeClient
