@@ -51,19 +51,29 @@ func loadNodeConfig(dir string) (node.Config, error) {
 	return node.LoadConfig(dir)
 }
 
-// runNode opens the node in g.dataDir, serves the API and runs until ctx
-// ends, then shuts both down in order.
-func runNode(ctx context.Context, g *globals, cfg node.Config, verbose bool) error {
+// newLogger is the daemon's log: text lines on stderr.
+func newLogger(g *globals, verbose bool) *slog.Logger {
 	level := slog.LevelInfo
 	if verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// runNode opens the node in g.dataDir and serves it until ctx ends.
+func runNode(ctx context.Context, g *globals, cfg node.Config, verbose bool) error {
+	logger := newLogger(g, verbose)
 	node.ApplyMemoryLimit(cfg.MemoryLimit)
 	n, err := node.Open(ctx, g.dataDir, cfg, logger)
 	if err != nil {
 		return err
 	}
+	return serveNode(ctx, g, n, cfg, logger)
+}
+
+// serveNode serves the local API of an open node and runs it until ctx
+// ends, then shuts both down in order and closes the node.
+func serveNode(ctx context.Context, g *globals, n *node.Node, cfg node.Config, logger *slog.Logger) error {
 	defer n.Close()
 	srv := api.NewServer(n.APIBackend(), api.ServerOptions{Addr: cfg.API, Logger: logger})
 	if err := srv.Start(ctx, g.dataDir); err != nil {

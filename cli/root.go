@@ -77,6 +77,8 @@ Start with 'respaldo demo', which runs a whole backup and restore on this machin
 	root.AddCommand(newDemoCommand(g))
 	root.AddCommand(newMeshCommand(g))
 	root.AddCommand(newNodeCommand(g))
+	root.AddCommand(newInviteCommand(g))
+	root.AddCommand(newJoinCommand(g))
 	root.AddCommand(newStatusCommand(g))
 	root.AddCommand(newPeersCommand(g))
 	root.AddCommand(newRosterCommand(g))

@@ -2,8 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
 
 	"respaldo/node/api"
+	"respaldo/node/roster"
 )
 
 // APIBackend serves the local API from this node. Operations that arrive
@@ -57,4 +62,42 @@ func (b *backend) Roster(ctx context.Context) ([]api.RosterEntry, error) {
 		})
 	}
 	return out, nil
+}
+
+// Invite issues an invite signed with the operator key given in the request
+// (--operator-key F) or, failing that, the node's own DIR/operator.key.
+func (b *backend) Invite(ctx context.Context, req api.InviteRequest) (api.Invite, error) {
+	var op roster.OperatorKey
+	var err error
+	if !req.OperatorKey.IsZero() {
+		op, err = ParseOperatorKey(req.OperatorKey.Reveal())
+	} else {
+		op, err = LoadOperatorKey(b.n.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return api.Invite{}, fmt.Errorf("%w: this node holds no operator key; pass --operator-key FILE", api.ErrNeedsOperatorKey)
+		}
+	}
+	if err != nil {
+		return api.Invite{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+	}
+	zone, role := req.Zone, req.Role
+	if zone == "" { // default: the inviting node's own zone
+		m, _ := b.n.Roster().Member(roster.PeerID(b.n.ID().String()), b.n.now())
+		zone = string(m.Zone)
+	}
+	if role == "" {
+		role = string(roster.RoleStorage)
+	}
+	inv, err := b.n.Invite(ctx, op, zone, role, time.Duration(req.TTL))
+	if err != nil {
+		return api.Invite{}, err
+	}
+	addrs := make([]string, 0, len(inv.Addrs))
+	for _, a := range inv.Addrs {
+		addrs = append(addrs, a.String())
+	}
+	return api.Invite{
+		Invite: inv.String(), MeshID: roster.Hash(inv.Mesh).String(), Zone: string(inv.Zone),
+		Role: string(inv.Role), Expires: inv.Expiry, Addrs: addrs,
+	}, nil
 }

@@ -92,9 +92,15 @@ func LoadOperatorKey(dir string) (roster.OperatorKey, error) {
 	if err != nil {
 		return roster.OperatorKey{}, fmt.Errorf("node: operator key: %w", err)
 	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	return ParseOperatorKey(string(b))
+}
+
+// ParseOperatorKey reads an operator key file's contents (64 hex digits of
+// the Ed25519 seed), as given with --operator-key.
+func ParseOperatorKey(s string) (roster.OperatorKey, error) {
+	seed, err := hex.DecodeString(strings.TrimSpace(s))
 	if err != nil || len(seed) != 32 {
-		return roster.OperatorKey{}, fmt.Errorf("node: operator key: %s is not 64 hex digits", OperatorFile)
+		return roster.OperatorKey{}, fmt.Errorf("node: operator key: not 64 hex digits (an %s file)", OperatorFile)
 	}
 	return roster.OperatorKeyFromSeed([32]byte(seed)), nil
 }
