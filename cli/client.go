@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"respaldo/node/api"
 )
@@ -18,4 +21,34 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// queryCommand builds a command that asks the running node one question
+// through the API and prints the answer: as JSON with --json (the keys of
+// CLI.md), else through human.
+func queryCommand[T any](g *globals, use, short string,
+	ask func(*api.Client, context.Context) (T, error), human func(io.Writer, T) error) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := dial(g)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			v, err := ask(c, cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(g.stdout, v)
+			}
+			return human(g.stdout, v)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (keys as in CLI.md)")
+	return cmd
 }
