@@ -44,9 +44,17 @@ func Sweep(h host.Host, allowed func(peer.ID) bool) int {
 	return n
 }
 
-// memberHost is the host kad-dht sees when Config.Members is set: every
-// handler the DHT registers is wrapped with RequireMember, so a guest of a
-// join window gets no DHT service.
+// MembersOnly returns h as seen by a service that must serve members only:
+// every stream handler the service registers through it is wrapped with
+// RequireMember, so a guest of a join window is reset at once. kad-dht gets
+// it when Config.Members is set; the daemon hands it to gossipsub, whose own
+// peer filter only governs mesh and gossip choices, not who may open a
+// stream.
+func MembersOnly(h host.Host, allowed func(peer.ID) bool) host.Host {
+	return memberHost{Host: h, allowed: allowed}
+}
+
+// memberHost is MembersOnly's host.
 type memberHost struct {
 	host.Host
 	allowed func(peer.ID) bool

@@ -8,6 +8,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"respaldo/dht"
 	"respaldo/node/mesh"
 	"respaldo/node/roster"
 )
@@ -20,7 +21,9 @@ const HeartbeatTopic = "/respaldo/heartbeat/1"
 // with its validator, and subscribes.
 func (n *Node) startGossip() error {
 	var err error
-	n.ps, err = pubsub.NewGossipSub(n.life, n.host,
+	// MembersOnly: pubsub's peer filter decides what a peer is sent, not
+	// whether it may open a stream; a join-window guest must get neither.
+	n.ps, err = pubsub.NewGossipSub(n.life, dht.MembersOnly(n.host, n.allowed),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithPeerFilter(func(p peer.ID, _ string) bool { return n.allowed(p) }),
 	)

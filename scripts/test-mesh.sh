@@ -2,7 +2,10 @@
 # test-mesh.sh — the process-level mesh test that CI runs: six real daemons
 # on 127.0.0.1 joined by invites (scripts/mesh-up.sh); each must list the
 # other five as connected within 30 s (scaled by RESPALDO_TEST_TIMESCALE);
-# a reused invite and a mangled one must be refused with one line and exit 1.
+# a reused invite and a mangled one must be refused with one line and exit 1;
+# a libp2p host outside the roster, over TCP and over QUIC, can open no stream
+# of any of our protocols on any node, and only the join protocol on a node
+# with an open invite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +15,7 @@ ROOT="$(mktemp -d /tmp/respaldo-test-mesh.XXXXXX)"
 trap 'bash scripts/mesh-down.sh "$ROOT" >/dev/null 2>&1 || rm -rf "$ROOT"' EXIT
 RESPALDO_MESH_DIR="$ROOT" bash scripts/mesh-up.sh 6 >/dev/null
 BIN="$ROOT/respaldo"
+go build -o "$ROOT/outsider" ./scripts/outsider
 fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 
 connected() { # connected I: how many peers node I lists as connected
@@ -25,6 +29,18 @@ for i in 1 2 3 4 5 6; do
 	done
 done
 echo "ok  six daemons joined by invites; each lists the other five connected after $(($(date +%s) - start))s"
+
+# Every node's addresses, as node1 and node2 see them (node1 for the others).
+peer_addrs() { # peer_addrs I: /…/p2p/ID addresses of every peer node I lists
+	"$BIN" --data "$ROOT/node$1" peers --json | tr -d ' \n' | grep -o '"id":"[^"]*","zone":"[^"]*","role":"[^"]*","addrs":\[[^]]*\]' |
+		sed -E 's/"id":"([^"]*)".*"addrs":\[(.*)\]/\1 \2/' | while read -r id list; do
+			tr ',' '\n' <<<"$list" | tr -d '"' | sed "s|\$|/p2p/$id|"
+		done
+}
+all=$( (peer_addrs 1; peer_addrs 2) | sort -u)
+[ "$(wc -l <<<"$all")" -ge 12 ] || fail "could not learn the nodes' addresses: $all"
+out=$("$ROOT/outsider" -timeout 5s $all) || fail "a host outside the roster opened streams: $(grep OPENED <<<"$out")"
+echo "ok  a host outside the roster opened no stream: $(grep -c refused <<<"$out") attempts over TCP and QUIC on six nodes refused"
 
 one_line_refusal() { # one_line_refusal WHAT PATTERN CMD...: exit 1, one stderr line matching PATTERN
 	local what=$1 pat=$2; shift 2
@@ -54,4 +70,12 @@ mangled="${used:0:20}$( [ "${used:20:1}" = a ] && echo b || echo a )${used:21}"
 one_line_refusal "mangled invite" "checksum" \
 	"$BIN" --data "$ROOT/node9" join "$mangled" --listen /ip4/127.0.0.1/tcp/0 --api 127.0.0.1:0
 
-echo "3 passed, 0 failed"
+# With an invite open on node1, a guest may speak the join protocol there and nothing else.
+node1=$(peer_addrs 2 | grep "$("$BIN" --data "$ROOT/node1" status --json | grep -o '"peer_id": "[^"]*"' | cut -d'"' -f4)")
+out=$("$ROOT/outsider" -timeout 5s $node1) || true
+opened=$(grep OPENED <<<"$out" | grep -v /respaldo/join/ || true)
+[ -z "$opened" ] || fail "a join-window guest opened: $opened"
+grep -q "OPENED  /respaldo/join/1.0.0" <<<"$out" || fail "the join protocol was not reachable with an invite open: $out"
+echo "ok  with an invite open, a guest reaches only the join protocol"
+
+echo "5 passed, 0 failed"
