@@ -53,16 +53,7 @@ func (s *spreadBlobs) Put(ctx context.Context, blob []byte, sec erasure.Secrets)
 func (s *spreadBlobs) Get(ctx context.Context, id erasure.StripeID) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var d *erasure.Descriptor
-	for _, st := range s.stores {
-		if st == nil {
-			continue
-		}
-		if x, err := st.Descriptor(ctx, id); err == nil {
-			d = x
-			break
-		}
-	}
+	d := s.descriptor(ctx, id)
 	if d == nil {
 		return nil, fmt.Errorf("stripe %s: %w", id, backup.ErrNotFound)
 	}
@@ -88,12 +79,44 @@ func (s *spreadBlobs) Get(ctx context.Context, id erasure.StripeID) ([]byte, err
 	return erasure.Join(d, shards)
 }
 
+// Has reports whether at least k shards of the stripe are held, without
+// reading them (as LocalBlobs does).
 func (s *spreadBlobs) Has(ctx context.Context, id erasure.StripeID) (bool, error) {
-	_, err := s.Get(ctx, id)
-	if errors.Is(err, backup.ErrNotFound) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d := s.descriptor(ctx, id)
+	if d == nil {
 		return false, nil
 	}
-	return err == nil, err
+	held := 0
+	for i := range d.Shards {
+		st := s.stores[s.holder(id, i)]
+		if st == nil {
+			continue
+		}
+		ok, err := st.Has(ctx, store.ShardRef{Stripe: id, Index: i})
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			held++
+		}
+	}
+	return held >= d.K, nil
+}
+
+// descriptor returns the stripe's descriptor from any store still there,
+// nil if none holds it. Call with s.mu held.
+func (s *spreadBlobs) descriptor(ctx context.Context, id erasure.StripeID) *erasure.Descriptor {
+	for _, st := range s.stores {
+		if st == nil {
+			continue
+		}
+		if d, err := st.Descriptor(ctx, id); err == nil {
+			return d
+		}
+	}
+	return nil
 }
 
 // lose closes store i and forgets it, as if its machine were gone for good.

@@ -50,18 +50,6 @@ func start(t *testing.T, dir string) *Node {
 	if err != nil {
 		t.Fatalf("Open %s: %v", dir, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = n.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if err := n.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	runNode(t, n)
 	return n
 }

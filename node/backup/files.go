@@ -4,10 +4,30 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 )
 
 // openForBackup opens a file to back up (a test replaces it).
 var openForBackup = openFile
+
+// openFile opens a file the walk found regular, with the platform's
+// openFlags, and refuses it if it is no longer a regular file.
+func openFile(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is no longer a regular file", p)
+	}
+	return f, nil
+}
 
 // fileWorker reads files: chunk, hash, and hand new chunks to the
 // compressors. One chunker (and one 16 MiB scan buffer) per worker.

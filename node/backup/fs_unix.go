@@ -3,7 +3,6 @@
 package backup
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -11,25 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openFile opens a file found regular by the walk for reading, without
-// blocking should it have become a FIFO, and without following a symlink
-// that replaced it.
-func openFile(p string) (*os.File, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is no longer a regular file", p)
-	}
-	return f, nil
-}
+// openFlags open a file found regular by the walk without blocking should
+// it have become a FIFO, and without following a symlink that replaced it.
+const openFlags = os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOFOLLOW
 
 // owner returns a file's numeric owner and group.
 func owner(fi fs.FileInfo) (uid, gid uint32) {
