@@ -109,8 +109,14 @@ func (p *putter) putAt(ctx context.Context, holder mesh.PeerID, i int) error {
 		return fmt.Errorf("%w: %q is not a peer ID", shard.ErrInternal, holder)
 	}
 	p.b.stats.shardPuts.Add(1)
+	p.mu.Lock()
+	plan := make([]string, len(p.holders))
+	for j, h := range p.holders {
+		plan[j] = string(h)
+	}
+	p.mu.Unlock()
 	return p.b.call(ctx, pid, p.b.cfg.transferTimeout(p.d.ShardSize), func(ctx context.Context, s Stream) error {
-		return shard.Put(ctx, s, p.d, i, p.shards[i])
+		return shard.PutPlaced(ctx, s, p.d, i, p.shards[i], plan)
 	})
 }
 

@@ -61,10 +61,25 @@ func Audit(ctx context.Context, s Stream, d *erasure.Descriptor, index, piece in
 	return zeroClient.Audit(ctx, s, d, index, piece)
 }
 
+// PutPlaced is Client.PutPlaced with the default limits.
+func PutPlaced(ctx context.Context, s Stream, d *erasure.Descriptor, index int, data []byte, holders []string) error {
+	return zeroClient.PutPlaced(ctx, s, d, index, data, holders)
+}
+
 // Put sends shard index of the stripe d (data, d.ShardSize bytes) and
 // returns nil once the holder has stored it durably. Refusals: ErrNoSpace,
 // ErrDeleted, ErrWrongShard (data is not that shard), ErrBadRequest, ErrBusy.
 func (c *Client) Put(ctx context.Context, s Stream, d *erasure.Descriptor, index int, data []byte) error {
+	return c.PutPlaced(ctx, s, d, index, data, nil)
+}
+
+// PutPlaced is Put with the writer's placement of the stripe: holders[i]
+// is the peer ID (peer.ID.String()) meant to hold shard i, "" if none; the
+// holder keeps it as its holder map of the stripe. nil sends none.
+func (c *Client) PutPlaced(ctx context.Context, s Stream, d *erasure.Descriptor, index int, data []byte, holders []string) error {
+	if holders != nil && len(holders) != len(d.Shards) {
+		return refuse(ErrBadRequest, fmt.Sprintf("%d holders for %d shards", len(holders), len(d.Shards)))
+	}
 	if err := checkLocal(d, index); err != nil {
 		return err
 	}
@@ -72,7 +87,7 @@ func (c *Client) Put(ctx context.Context, s Stream, d *erasure.Descriptor, index
 		return refuse(ErrWrongShard, fmt.Sprintf("%d bytes given, the descriptor says %d", len(data), d.ShardSize))
 	}
 	id := d.ID()
-	req := &request{Version: wireVersion, Op: opPut, Stripe: id[:], Index: index, Desc: d.Marshal(), Size: d.ShardSize}
+	req := &request{Version: wireVersion, Op: opPut, Stripe: id[:], Index: index, Desc: d.Marshal(), Size: d.ShardSize, Holders: holders}
 	return c.do(ctx, s, req, data, nil)
 }
 

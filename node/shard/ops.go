@@ -41,10 +41,20 @@ func (h *Handler) put(ctx context.Context, req *request, stripe erasure.StripeID
 		}
 		return err
 	}
+	if req.Holders != nil && len(req.Holders) != len(d.Shards) {
+		return refuse(ErrBadRequest, fmt.Sprintf("%d holders for %d shards", len(req.Holders), len(d.Shards)))
+	}
 	unlock := h.lockStripe(stripe)
 	err = h.refuseDeleted(ctx, stripe)
 	if err == nil {
 		err = storeRefusal(h.Store.Put(ctx, d, req.Index, data))
+	}
+	if err == nil && req.Holders != nil {
+		// The map is a hint kept for repair: failing to keep it does not
+		// fail the put, which is durable already.
+		if merr := SetHolderMap(ctx, h.Store.Records(), stripe, req.Holders); merr != nil {
+			h.log().Warn("shard: holder map not kept", "stripe", stripe, "err", merr)
+		}
 	}
 	unlock()
 	if err != nil {
@@ -122,6 +132,9 @@ func (h *Handler) delete(ctx context.Context, remote string, req *request, strip
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return storeRefusal(err)
 		}
+	}
+	if err := DeleteHolderMap(ctx, h.Store.Records(), stripe); err != nil {
+		h.log().Warn("shard: holder map not deleted", "stripe", stripe, "err", err)
 	}
 	return h.ok(m, response{}, nil)
 }

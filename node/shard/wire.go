@@ -43,6 +43,10 @@ type request struct {
 	Size    int64      `cbor:"5,keyasint,omitempty"` // put: length of the shard bytes that follow
 	Piece   int        `cbor:"6,keyasint,omitempty"` // audit
 	Proof   *wireProof `cbor:"7,keyasint,omitempty"` // get (optional), delete (required)
+	// Holders is the writer's placement of the stripe (a peer ID per shard
+	// index, "" where none) on a put, optional; the holder keeps it as its
+	// holder map of the stripe (HolderMap).
+	Holders []string `cbor:"8,keyasint,omitempty"`
 }
 
 // wireProof is the requester's signature over the challenge (challenge.go).
@@ -144,6 +148,17 @@ func (r *request) validate() string {
 	}
 	if len(r.Desc) > erasure.MaxDescriptorSize {
 		return fmt.Sprintf("descriptor of %d bytes, more than %d", len(r.Desc), erasure.MaxDescriptorSize)
+	}
+	if len(r.Holders) > erasure.MaxShards {
+		return fmt.Sprintf("%d holders, more than %d shards", len(r.Holders), erasure.MaxShards)
+	}
+	for _, h := range r.Holders {
+		if len(h) > maxPeerIDLen {
+			return fmt.Sprintf("holder ID of %d bytes, more than %d", len(h), maxPeerIDLen)
+		}
+	}
+	if r.Holders != nil && r.Op != opPut {
+		return fmt.Sprintf("%s request with holders (only put carries them)", r.Op)
 	}
 	type fields struct{ desc, size, piece, proof bool }
 	has := fields{r.Desc != nil, r.Size != 0, r.Piece != 0, r.Proof != nil}
