@@ -55,6 +55,12 @@ type Config struct {
 	// NATPortMap asks the router for a port mapping (UPnP, NAT-PMP); off in
 	// tests.
 	NATPortMap bool
+	// RecordAge is how long a head record stored in the DHT lives unless
+	// it is put again; 0: 48 h (dht.DefaultConfig). Tests shorten it.
+	RecordAge time.Duration
+	// HeadRepublish is how often the node puts back the head records it
+	// stores; 0: an eighth of RecordAge (6 h by default).
+	HeadRepublish time.Duration
 
 	// Now is the clock; nil means time.Now. Not saved.
 	Now func() time.Time
@@ -111,6 +117,12 @@ func (c Config) Validate() error {
 	if c.CapacityBytes < 0 {
 		return bad("capacity_bytes", "negative")
 	}
+	if c.RecordAge < 0 || c.HeadRepublish < 0 {
+		return bad("record_age", "negative")
+	}
+	if c.RecordAge > 0 && c.HeadRepublish > 0 && c.HeadRepublish >= c.RecordAge {
+		return bad("head_republish", "%v is not within record_age %v", c.HeadRepublish, c.RecordAge)
+	}
 	if _, err := mesh.NewTable(c.tableConfig()); err != nil {
 		return bad("heartbeat", "%v: %v", c.Heartbeat, err)
 	}
@@ -144,6 +156,8 @@ type fileConfig struct {
 	CapacityBytes   int64    `toml:"capacity_bytes"`
 	RelayService    bool     `toml:"relay_service"`
 	NATPortMap      bool     `toml:"nat_port_map"`
+	RecordAge       string   `toml:"record_age,omitempty"`
+	HeadRepublish   string   `toml:"head_republish,omitempty"`
 }
 
 // SaveConfig validates cfg and writes it to DIR/config.toml (mode 0600,
@@ -157,6 +171,12 @@ func SaveConfig(dir string, cfg Config) error {
 		RepairGrace: cfg.RepairGrace.String(), Heartbeat: cfg.Heartbeat.String(),
 		KeepRecoveryKey: cfg.KeepRecoveryKey, MemoryLimit: cfg.MemoryLimit,
 		CapacityBytes: cfg.CapacityBytes, RelayService: cfg.RelayService, NATPortMap: cfg.NATPortMap,
+	}
+	if cfg.RecordAge > 0 {
+		f.RecordAge = cfg.RecordAge.String()
+	}
+	if cfg.HeadRepublish > 0 {
+		f.HeadRepublish = cfg.HeadRepublish.String()
 	}
 	b, err := toml.Marshal(&f)
 	if err != nil {
@@ -192,6 +212,18 @@ func LoadConfig(dir string) (Config, error) {
 	}
 	if cfg.Heartbeat, err = time.ParseDuration(f.Heartbeat); err != nil {
 		return cfg, fmt.Errorf("%w: heartbeat: %v", ErrInvalidConfig, err)
+	}
+	for _, d := range []struct {
+		key string
+		s   string
+		to  *time.Duration
+	}{{"record_age", f.RecordAge, &cfg.RecordAge}, {"head_republish", f.HeadRepublish, &cfg.HeadRepublish}} {
+		if d.s == "" {
+			continue
+		}
+		if *d.to, err = time.ParseDuration(d.s); err != nil {
+			return cfg, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, d.key, err)
+		}
 	}
 	return cfg, cfg.Validate()
 }

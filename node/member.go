@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"respaldo/crypto"
 )
@@ -26,9 +27,19 @@ func SetupMember(dir, device string) (crypto.RecoveryKey, error) {
 }
 
 // AdoptMember stores the write side of an existing member's keys (a
-// recovery key typed in on a new device) in DIR/member.keys.
+// recovery key typed in on a new device) in DIR/member.keys. The device
+// name (a host name, say) gets the end of the node's peer ID when the node
+// has one, so that two machines of a member with one host name, or a
+// machine set up again, never share a device: their heads would compete
+// for one DHT key (docs/heads.md).
 func AdoptMember(dir string, rk crypto.RecoveryKey, device string) error {
 	p := filepath.Join(dir, MemberKeysFile)
+	if len(device) > 48 {
+		device = strings.ToValidUTF8(device[:48], "")
+	}
+	if id, err := PeerIDOf(dir); err == nil {
+		device += "-" + shortID(id)
+	}
 	wk, err := rk.WriteKeys(device)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"respaldo/dht"
 	"respaldo/node/mesh"
+	"respaldo/node/meshblobs"
 	"respaldo/node/roster"
 	"respaldo/node/shard"
 	"respaldo/node/store"
@@ -47,6 +48,9 @@ type Node struct {
 	topic   *pubsub.Topic
 	sub     *pubsub.Subscription
 	joins   joinState // open invites (invite_node.go)
+
+	announce *meshblobs.Announcer // provider records of held stripes (blobs.go)
+	member   memberState          // the member's keys and backups (member_backend.go)
 
 	life   context.Context // ends at Close
 	cancel context.CancelFunc
@@ -118,7 +122,7 @@ func Open(ctx context.Context, dir string, cfg Config, logger *slog.Logger) (_ *
 	if n.host, err = dht.NewHost(ctx, hc); err != nil {
 		return nil, err
 	}
-	n.shards = &shard.Handler{Store: n.store, Self: self.String(), Now: cfg.Now, Log: n.log}
+	n.shards = &shard.Handler{Store: heldStore{Store: n.store, n: n}, Self: self.String(), Now: cfg.Now, Log: n.log}
 	n.host.SetStreamHandler(shard.ProtocolID, dht.RequireMember(n.allowed, n.serveShard))
 	n.host.SetStreamHandler(RosterProtocol, dht.RequireMember(n.allowed, n.serveRoster))
 	n.host.SetStreamHandler(JoinProtocol, n.serveJoin) // bare: the one protocol guests may speak
@@ -128,9 +132,12 @@ func Open(ctx context.Context, dir string, cfg Config, logger *slog.Logger) (_ *
 	}
 	dc.Members = n.allowed
 	dc.Datastore = dht.NewKVDatastore(n.store.Records(), "dht", store.ErrNotFound)
+	dc.MaxRecordAge = n.recordAge()
 	if n.dht, err = dht.New(n.host, dc); err != nil {
 		return nil, err
 	}
+	n.announce = &meshblobs.Announcer{Provider: n.dht, Now: cfg.Now}
+	n.host.SetStreamHandler(HeadsProtocol, dht.RequireMember(n.allowed, n.serveHeads))
 	if err = n.startGossip(); err != nil {
 		return nil, err
 	}
@@ -196,6 +203,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	wg.Go(func() { n.receiveHeartbeats(ctx) })
+	wg.Go(func() { n.maintain(ctx) })
 	wg.Go(func() {
 		if k := n.reconnect(ctx); k > 0 {
 			n.log.Info("reconnected", "peers", k)

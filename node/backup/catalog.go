@@ -27,7 +27,7 @@ func (w *Writer) publish(ctx context.Context, r *run, e CatalogEntry) (Head, err
 		return Head{}, err
 	}
 	head = Head{Device: w.keys.Device(), Catalog: catID, Seq: head.Seq + 1}
-	b, err := marshal(headRecord{V: headVersion, Device: head.Device, Catalog: head.Catalog, Seq: head.Seq})
+	b, err := HeadBytes(head)
 	if err != nil {
 		return Head{}, err
 	}

@@ -214,3 +214,17 @@ func cleanText(s string) string {
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
+
+// HeadKey is the KV key under which a device's head is kept. A node that
+// learns a newer head of a device elsewhere (the DHT) puts its encoding
+// (HeadBytes) there, and Reader.Snapshots then reads that device's catalog.
+func HeadKey(device string) []byte { return []byte(kvHeadPrefix + device) }
+
+// DecodeHead decodes a head as kept under HeadKey; an error wrapping
+// ErrCorrupt if b is not one.
+func DecodeHead(b []byte) (Head, error) { return decodeHead(b) }
+
+// HeadBytes encodes h as it is kept under HeadKey.
+func HeadBytes(h Head) ([]byte, error) {
+	return marshal(headRecord{V: headVersion, Device: h.Device, Catalog: h.Catalog, Seq: h.Seq})
+}

@@ -152,13 +152,16 @@ func (b *Blobs) callOnce(ctx context.Context, p peer.ID, timeout time.Duration, 
 	return nil
 }
 
+// skip reports whether lookups leave p out: this node, unless ReadSelf.
+func (b *Blobs) skip(p peer.ID) bool { return p == b.cfg.Self && !b.cfg.ReadSelf }
+
 // peerList returns the candidates, and the decoded IDs of the others than
 // self: the live storage peers (who hold shards), then the rest.
 func (b *Blobs) peerList() (cands []placement.Candidate, storage, other []peer.ID) {
 	cands = b.cfg.Peers()
 	for _, c := range cands {
 		p, ok := b.peerID(c.ID)
-		if !ok || c.ID == b.self {
+		if !ok || b.skip(p) {
 			continue
 		}
 		if c.Live && c.Role == mesh.RoleStorage {

@@ -56,8 +56,13 @@ type LocateFunc func(ctx context.Context, p peer.ID, id erasure.StripeID) (desc 
 // Config wires a Blobs. Start from DefaultConfig, set the required fields,
 // and pass it to New (which calls Validate).
 type Config struct {
-	// Self is this node's peer ID; it never holds shards of its stripes.
+	// Self is this node's peer ID; it never holds shards of the stripes it
+	// puts.
 	Self peer.ID
+	// ReadSelf: lookups ask this node too (through Open with Self), which
+	// may hold shards of the stripes it reads when it is not the node that
+	// wrote them (a storage node restoring for a member from nothing).
+	ReadSelf bool
 	// Open opens shard-protocol streams. Required.
 	Open OpenFunc
 	// Peers returns the live peer table with the roster's zones and roles

@@ -85,7 +85,7 @@ func (b *Blobs) findDescriptor(ctx context.Context, id erasure.StripeID) (*locat
 	}
 	cands, storage, other := b.peerList()
 	var order []peer.ID
-	seen := map[peer.ID]bool{b.cfg.Self: true}
+	seen := map[peer.ID]bool{b.cfg.Self: !b.cfg.ReadSelf}
 	add := func(ps []peer.ID) {
 		for _, p := range ps {
 			if p != "" && !seen[p] {

@@ -176,7 +176,7 @@ func (l *lookup) trusts(pred []peer.ID) bool {
 func (l *lookup) guesses(ctx context.Context, holders []peer.ID, live map[peer.ID]bool) {
 	var todo, later []pair
 	for i, p := range holders {
-		if p != "" && p != l.b.cfg.Self && l.need(i) && l.mark(p, i) {
+		if p != "" && !l.b.skip(p) && l.need(i) && l.mark(p, i) {
 			if live[p] {
 				todo = append(todo, pair{p, i})
 			} else {

@@ -26,7 +26,7 @@ func (l *lookup) sweep(ctx context.Context, peers []peer.ID, one bool) {
 	var jobs []job
 	l.mu.Lock()
 	for r, p := range peers {
-		if !l.asked[p] && p != l.b.cfg.Self {
+		if !l.asked[p] && !l.b.skip(p) {
 			l.asked[p] = true
 			jobs = append(jobs, job{p, r})
 		}
@@ -132,7 +132,7 @@ func (b *Blobs) providers(ctx context.Context, id erasure.StripeID) []peer.ID {
 	}
 	out := make([]peer.ID, 0, len(ais))
 	for _, ai := range ais {
-		if ai.ID != b.cfg.Self {
+		if !b.skip(ai.ID) {
 			out = append(out, ai.ID)
 		}
 	}
