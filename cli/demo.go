@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,8 +15,7 @@ import (
 
 	"respaldo/crypto"
 	"respaldo/erasure"
-	"respaldo/node/backup"
-	"respaldo/node/store"
+	"respaldo/node/api"
 	"respaldo/scripts/gendata"
 )
 
@@ -55,15 +55,18 @@ func newDemoCommand(g *globals) *cobra.Command {
 		Use:   "demo",
 		Short: "Back up, lose nodes, restore and verify, all on this machine",
 		Long: `demo runs respaldo's whole pipeline on this machine in a temporary folder:
-it backs up a generated sample folder (or --source DIR), spreading every stripe's
-k+m shards over --nodes separate shard stores; backs up again to show that
-unchanged data is not stored twice; deletes m of the stores for good, as if their
-machines had been seized; restores from the recovery key alone; and compares the
-result with the original byte for byte (contents, modes, mtimes, symlinks).
+it creates a mesh of real nodes on 127.0.0.1 — the member's node and --nodes
+storage nodes in three zones, each with its own data folder, libp2p host, store
+and DHT, joined by invites — all in this process. It backs up a generated sample
+folder (or --source DIR) through the member's node, which spreads every stripe's
+k+m shards over the storage nodes; backs up again to show that unchanged data is
+not stored twice; stops as many storage nodes as the stripes tolerate and deletes
+their disks, as if their machines had been seized; restores with the recovery
+key; and compares the result with the original byte for byte (contents, modes,
+mtimes, symlinks).
 
-The shard stores still live in this one process; with the mesh they become real
-nodes on 127.0.0.1. Nothing outside the temporary folder is written, and the
-folder is removed at the end unless --keep is given.`,
+Nothing outside the temporary folder is written, nothing is sent beyond
+127.0.0.1, and the folder is removed at the end unless --keep is given.`,
 		Example: `  respaldo demo
   respaldo demo --source ~/Documents --nodes 8
   respaldo demo --json`,
@@ -127,106 +130,86 @@ func runDemo(ctx context.Context, g *globals, o demoOptions) error {
 	}
 	rep.Source = source
 
-	// A throwaway member: the recovery key is the only thing a member must keep.
-	rk, err := crypto.GenerateRecoveryKey()
+	say("starting a mesh on 127.0.0.1: the member's node and %d storage nodes in %d zones, joined by invites",
+		o.nodes, min(o.nodes, len(demoZones)))
+	m, err := startDemoMesh(ctx, filepath.Join(tmp, "mesh"), o.nodes, p.String(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	wk, err := rk.WriteKeys("demo-laptop")
-	if err != nil {
-		return err
-	}
-	member, err := store.Open(filepath.Join(tmp, "member"), store.DefaultOptions())
-	if err != nil {
-		return err
-	}
-	defer member.Close()
-	kv := backup.RecordsKV{R: member.Records(), NotFound: store.ErrNotFound}
-
-	blobs := &spreadBlobs{p: p}
-	for i := range o.nodes {
-		st, err := store.Open(filepath.Join(tmp, fmt.Sprintf("node-%d", i)), store.DefaultOptions())
-		if err != nil {
-			return err
-		}
-		blobs.stores = append(blobs.stores, st)
-	}
-	defer func() {
-		for i := range blobs.stores {
-			_ = blobs.lose(i)
-		}
-	}()
-	say("mesh: %d storage nodes, each stripe coded %s (any %d shards rebuild it)", o.nodes, p, p.K)
+	defer m.close()
+	member := m.nodes[0].APIBackend()
+	say("mesh: %d storage nodes live; each stripe coded %s (any %d shards rebuild it)", o.nodes, p, p.K)
 
 	prog := newBackupProgress(g.stderr, false)
-	w, err := backup.NewWriter(blobs, kv, wk, backup.Options{Host: "demo-laptop", Progress: prog.update})
-	if err != nil {
-		return err
-	}
-	sum, err := w.Backup(ctx, []string{source}, backup.BackupOptions{})
+	res, err := member.Backup(ctx, api.BackupRequest{Paths: []string{source}}, prog.updateAPI)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	rep.Files, rep.Bytes, rep.StoredBytes = sum.Files, sum.Bytes, sum.StoredBytes
-	rep.BackupSeconds = sum.Duration.Seconds()
-	rep.BackupMBps = mbps(sum.Bytes, sum.Duration)
-	for _, st := range blobs.stores {
-		u, err := st.Usage(ctx)
+	dur := time.Duration(res.Duration * float64(time.Second))
+	rep.Files, rep.Bytes = res.Files, res.Bytes
+	rep.BackupSeconds, rep.BackupMBps = res.Duration, mbps(res.Bytes, dur)
+	for _, n := range m.nodes[1:] {
+		u, err := n.Store().Usage(ctx)
 		if err != nil {
 			return err
 		}
 		rep.ShardBytes += u.UsedBytes
 	}
-	say("backup: %d files, %s in %.1fs (%.0f MB/s); %s of encrypted packs, %s of shards on the nodes",
-		sum.Files, humanBytes(sum.Bytes), rep.BackupSeconds, rep.BackupMBps, humanBytes(sum.StoredBytes), humanBytes(rep.ShardBytes))
-	say("        snapshot %s, survives the loss of any %d nodes", short(sum.SnapshotID), tolerates(p, o.nodes))
+	rep.StoredBytes = rep.ShardBytes * int64(p.K) / int64(p.Total())
+	say("backup: %d files, %s in %.1fs (%.0f MB/s); %s of shards on the storage nodes",
+		res.Files, humanBytes(res.Bytes), rep.BackupSeconds, rep.BackupMBps, humanBytes(rep.ShardBytes))
+	say("        snapshot %s, survives the loss of any %d storage nodes", res.SnapshotID[:12], res.ToleratesLosses)
 
-	again, err := w.Backup(ctx, []string{source}, backup.BackupOptions{})
+	before := rep.ShardBytes
+	again, err := member.Backup(ctx, api.BackupRequest{Paths: []string{source}}, nil)
 	if err != nil {
 		return fmt.Errorf("second backup: %w", err)
 	}
-	rep.RebackupSeconds, rep.RebackupBytes = again.Duration.Seconds(), again.StoredBytes
-	say("backup again, nothing changed: %.1fs, %s stored (only the snapshot and catalog)", rep.RebackupSeconds, humanBytes(again.StoredBytes))
-
-	// Lose as many nodes as the stripes tolerate, chosen by the seed.
-	rng := rand.New(rand.NewPCG(o.seed, 7))
-	lose := tolerates(p, o.nodes)
-	perm := rng.Perm(o.nodes)[:lose]
-	sort.Ints(perm)
-	for _, i := range perm {
-		if err := blobs.lose(i); err != nil {
+	var after int64
+	for _, n := range m.nodes[1:] {
+		u, err := n.Store().Usage(ctx)
+		if err != nil {
 			return err
 		}
-		if err := os.RemoveAll(filepath.Join(tmp, fmt.Sprintf("node-%d", i))); err != nil {
+		after += u.UsedBytes
+	}
+	rep.RebackupSeconds = again.Duration
+	rep.RebackupBytes = (after - before) * int64(p.K) / int64(p.Total())
+	say("backup again, nothing changed: %.1fs, %s more on the nodes (only the snapshot and catalog)",
+		rep.RebackupSeconds, humanBytes(after-before))
+
+	// Lose as many storage nodes as the stripes tolerate, chosen by the seed.
+	rng := rand.New(rand.NewPCG(o.seed, 7))
+	lose := min(res.ToleratesLosses, again.ToleratesLosses)
+	perm := rng.Perm(o.nodes)[:lose]
+	sort.Ints(perm)
+	for i, x := range perm {
+		perm[i] = x + 1 // storage nodes are 1..n
+		if err := m.lose(x + 1); err != nil {
 			return err
 		}
 	}
 	rep.Lost = perm
 	if lose == 0 {
-		say("lost no node: with %d nodes at %s a stripe survives no node loss", o.nodes, p)
+		say("lost no node: with %d storage nodes at %s a stripe survives no node loss", o.nodes, p)
 	} else {
-		say("lost for good: nodes %v (their disks are deleted)", perm)
+		say("lost for good: storage nodes %v (stopped, their disks deleted)", perm)
 	}
 
-	// Restore with what only the recovery key yields, typed back in.
-	rk2, err := crypto.ParseRecoveryKey(rk.Reveal())
+	// Restore with the recovery key, typed back in as a member would.
+	rk, err := crypto.ParseRecoveryKey(m.rk.Reveal())
 	if err != nil {
 		return err
 	}
-	r := backup.NewReader(blobs, kv, rk2.Member())
-	snap, err := r.Find(ctx, "latest")
-	if err != nil {
-		return fmt.Errorf("finding the snapshot: %w", err)
-	}
 	target := filepath.Join(tmp, "restored")
 	start := time.Now()
-	rs, err := r.Restore(ctx, snap.ID, target, backup.RestoreOptions{})
+	rs, err := member.Restore(ctx, api.RestoreRequest{Snapshot: "latest", Target: target, RecoveryKey: api.NewRecoveryKey(rk)})
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	rep.RestoreSeconds = time.Since(start).Seconds()
 	rep.RestoreMBps = mbps(rs.Bytes, time.Since(start))
-	say("restore from the recovery key: %d files, %s in %.1fs (%.0f MB/s)", rs.Files, humanBytes(rs.Bytes), rep.RestoreSeconds, rep.RestoreMBps)
+	say("restore with the recovery key: %d files, %s in %.1fs (%.0f MB/s)", rs.Files, humanBytes(rs.Bytes), rep.RestoreSeconds, rep.RestoreMBps)
 
 	diffs, err := gendata.Compare(source, filepath.Join(target, filepath.Base(source)))
 	if err != nil {
@@ -251,13 +234,6 @@ func runDemo(ctx context.Context, g *globals, o demoOptions) error {
 	}
 	say("verified: the restored folder is identical to the original (contents, modes, mtimes, symlinks)")
 	return nil
-}
-
-// tolerates is how many whole nodes may be lost when a stripe's shards are
-// spread round-robin over n nodes: each holds at most ⌈(k+m)/n⌉ of them.
-func tolerates(p erasure.Params, n int) int {
-	per := (p.Total() + n - 1) / n
-	return min(p.M/per, n-1)
 }
 
 func mbps(b int64, d time.Duration) float64 {

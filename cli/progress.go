@@ -10,7 +10,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
-	"respaldo/node/backup"
+	"respaldo/node/api"
 )
 
 // isTerminal reports whether w is a terminal (progress bars go only there).
@@ -19,19 +19,41 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// backupProgress renders backup.Progress: on a terminal a status line
-// while the size is unknown, then a bar, with files, bytes, rate and ETA
-// (computed here from the backup's own clock, so they do not jump when the
-// bar appears); with asJSON one JSON object per line; otherwise nothing.
+// progressMode is how a backupProgress shows progress.
+type progressMode int
+
+const (
+	progressNone  progressMode = iota // nothing
+	progressBar                       // a live status line, then a bar (a terminal)
+	progressLines                     // one JSON object per line, per update
+)
+
+// backupProgress renders a backup's progress (api.Progress): on a
+// terminal a status line while the size is unknown, then a bar, with files,
+// bytes, rate and ETA (the node's, so they do not jump when the bar
+// appears); as JSON lines, one object per update; or nothing.
 type backupProgress struct {
-	w      io.Writer
-	asJSON bool
-	tty    bool
-	bar    *progressbar.ProgressBar
+	w    io.Writer
+	mode progressMode
+	bar  *progressbar.ProgressBar
+	line bool // a status line is on the terminal
 }
 
+// newBackupProgress is a bar on a terminal w, JSON lines with asJSON, else
+// nothing (the demo).
 func newBackupProgress(w io.Writer, asJSON bool) *backupProgress {
-	return &backupProgress{w: w, asJSON: asJSON, tty: !asJSON && isTerminal(w)}
+	mode := progressNone
+	switch {
+	case asJSON:
+		mode = progressLines
+	case isTerminal(w):
+		mode = progressBar
+	}
+	return newProgress(w, mode)
+}
+
+func newProgress(w io.Writer, mode progressMode) *backupProgress {
+	return &backupProgress{w: w, mode: mode}
 }
 
 func newBar(w io.Writer, total int64) *progressbar.ProgressBar {
@@ -46,60 +68,84 @@ func newBar(w io.Writer, total int64) *progressbar.ProgressBar {
 	)
 }
 
-func (p *backupProgress) update(pr backup.Progress) {
+// progressView is what the terminal shows, whatever the source.
+type progressView struct {
+	files, bytes, totalBytes int64
+	rate                     float64 // bytes per second
+	eta                      float64 // seconds left, -1 when unknown
+	done                     bool
+}
+
+// apiProgressLine is a progress line of 'respaldo backup --json': the
+// node's progress object with "progress": true, which tells it from the
+// result line that follows.
+type apiProgressLine struct {
+	Marker bool `json:"progress"` // always true
+	api.Progress
+}
+
+// updateAPI shows a progress line of a node's backup (api.Progress).
+func (p *backupProgress) updateAPI(pr api.Progress) {
+	e := -1.0
+	if pr.TotalBytes > 0 && (pr.ETA > 0 || pr.Done) {
+		e = pr.ETA
+	}
+	p.show(progressView{files: pr.Files, bytes: pr.Bytes, totalBytes: pr.TotalBytes,
+		rate: pr.Rate, eta: e, done: pr.Done},
+		func() any { return apiProgressLine{Marker: true, Progress: pr} })
+}
+
+func (p *backupProgress) show(v progressView, jsonLine func() any) {
 	switch {
-	case p.tty && p.bar == nil && pr.TotalBytes <= 0:
+	case p.mode == progressBar && p.bar == nil && v.totalBytes <= 0:
 		// The walk goes on: no total yet, so a plain status line.
-		if pr.Done {
-			fmt.Fprint(p.w, "\r\033[K")
+		if v.done {
+			p.clear()
 		} else {
-			fmt.Fprintf(p.w, "\r%s\033[K", describe(pr))
+			fmt.Fprintf(p.w, "\r%s\033[K", describe(v))
+			p.line = true
 		}
-	case p.tty:
+	case p.mode == progressBar:
 		if p.bar == nil {
-			fmt.Fprint(p.w, "\r\033[K")
-			p.bar = newBar(p.w, pr.TotalBytes)
+			p.clear()
+			p.bar = newBar(p.w, v.totalBytes)
 		}
-		p.bar.Describe(describe(pr))
-		_ = p.bar.Set64(pr.Bytes)
-		if pr.Done {
+		p.bar.Describe(describe(v))
+		_ = p.bar.Set64(v.bytes)
+		if v.done {
 			_ = p.bar.Finish()
 			p.bar = nil
 		}
-	case p.asJSON:
-		b, _ := json.Marshal(map[string]any{
-			"progress": true, "files": pr.Files, "bytes": pr.Bytes, "new_bytes": pr.NewBytes,
-			"total_files": pr.TotalFiles, "total_bytes": pr.TotalBytes, "elapsed_s": pr.Elapsed.Seconds(),
-			"rate_bytes_per_s": rate(pr), "eta_s": eta(pr), "done": pr.Done,
-		})
+	case p.mode == progressLines:
+		b, _ := json.Marshal(jsonLine())
 		fmt.Fprintln(p.w, string(b))
 	}
 }
 
-func rate(pr backup.Progress) float64 {
-	if pr.Elapsed <= 0 {
-		return 0
+// clear takes a status line or a bar that is still shown off the terminal,
+// so that what follows (a result, an error) starts on a clean line.
+func (p *backupProgress) clear() {
+	if p.mode != progressBar {
+		return
 	}
-	return float64(pr.Bytes) / pr.Elapsed.Seconds()
+	if p.bar != nil {
+		_ = p.bar.Clear()
+		p.bar = nil
+	}
+	if p.line {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.line = false
+	}
 }
 
-// eta is the seconds left at the average rate so far, -1 when unknown.
-func eta(pr backup.Progress) float64 {
-	r := rate(pr)
-	if pr.TotalBytes <= 0 || r <= 0 {
-		return -1
+func describe(v progressView) string {
+	s := fmt.Sprintf("backing up: %d files, %s", v.files, humanBytes(v.bytes))
+	if v.totalBytes > 0 {
+		s += " of " + humanBytes(v.totalBytes)
 	}
-	return float64(pr.TotalBytes-pr.Bytes) / r
-}
-
-func describe(pr backup.Progress) string {
-	s := fmt.Sprintf("backing up: %d files, %s", pr.Files, humanBytes(pr.Bytes))
-	if pr.TotalBytes > 0 {
-		s += " of " + humanBytes(pr.TotalBytes)
-	}
-	s += fmt.Sprintf(", %.0f MB/s", rate(pr)/1e6)
-	if e := eta(pr); e >= 0 {
-		s += fmt.Sprintf(", %s left", (time.Duration(e) * time.Second).Round(time.Second))
+	s += fmt.Sprintf(", %.0f MB/s", v.rate/1e6)
+	if v.eta >= 0 {
+		s += fmt.Sprintf(", %s left", time.Duration(v.eta*float64(time.Second)).Round(time.Second))
 	}
 	return s
 }
