@@ -1,6 +1,7 @@
 package dht
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -67,4 +68,78 @@ func TestAllowListDecisions(t *testing.T) {
 
 	roster.set(member, false) // revoked in the roster
 	check("member revoked", member, want{})
+}
+
+func TestAllowListGuestLimit(t *testing.T) {
+	member, g1, g2 := peer.ID("member"), peer.ID("guest1"), peer.ID("guest2")
+	a := NewAllowList(allowOnly(member).Allowed, nil)
+	now := time.Unix(1000, 0)
+	a.now = func() time.Time { return now }
+	in := func(p peer.ID) bool { return a.InterceptSecured(network.DirInbound, p, nil) }
+
+	a.OpenJoinWindow(time.Hour)
+	if !in(g1) {
+		t.Fatal("no guest limit: refused")
+	}
+	if _, ok := a.GuestDeadline(g1); ok {
+		t.Fatal("a deadline without a guest limit")
+	}
+	now = now.Add(30 * time.Minute)
+	if !in(g1) {
+		t.Fatal("no guest limit: refused later in the window")
+	}
+
+	a.SetGuestLimit(10*time.Second, time.Minute)
+	start := now
+	if !in(g1) || !in(g2) {
+		t.Fatal("timed guests refused at first")
+	}
+	if d, ok := a.GuestDeadline(g1); !ok || !d.Equal(start.Add(10*time.Second)) {
+		t.Fatalf("deadline %v %v", d, ok)
+	}
+	now = start.Add(9 * time.Second)
+	if !in(g1) {
+		t.Fatal("refused within its time")
+	}
+	now = start.Add(10 * time.Second)
+	if in(g1) || in(g2) {
+		t.Fatal("let in after its time")
+	}
+	if !in(member) || !a.InterceptPeerDial(member) {
+		t.Fatal("a member is subject to the guest limit")
+	}
+	now = start.Add(69 * time.Second)
+	if in(g1) {
+		t.Fatal("let in during the cooldown")
+	}
+	if _, ok := a.GuestDeadline(g1); !ok {
+		t.Fatal("no deadline during the cooldown")
+	}
+	now = start.Add(70 * time.Second)
+	if _, ok := a.GuestDeadline(g1); ok {
+		t.Fatal("a deadline after the cooldown")
+	}
+	if !in(g1) {
+		t.Fatal("refused after the cooldown")
+	}
+	if d, _ := a.GuestDeadline(g1); !d.Equal(now.Add(10 * time.Second)) {
+		t.Fatalf("a new time after the cooldown: %v", d)
+	}
+	a.CloseJoinWindow()
+	if in(g1) {
+		t.Fatal("a timed guest let in with the window closed")
+	}
+
+	// A flood of fresh peer IDs fills the records; then newcomers wait.
+	a.OpenJoinWindow(time.Hour)
+	for i := range MaxGuests {
+		in(peer.ID(fmt.Sprint("flood", i)))
+	}
+	if in(peer.ID("late")) {
+		t.Fatal("let in beyond MaxGuests")
+	}
+	now = now.Add(2 * time.Minute) // every record lapsed
+	if !in(peer.ID("late")) {
+		t.Fatal("lapsed records were not pruned")
+	}
 }

@@ -34,13 +34,15 @@ var (
 	ErrJoinNotOperator  = errors.New("join refused: not-operator (the inviter no longer holds an operator key)")
 	ErrJoinRevoked      = errors.New("join refused: revoked (this node's peer ID was revoked)")
 	ErrJoinInternal     = errors.New("join refused: internal (the inviter could not admit this node; try again)")
+	ErrJoinWithdrawn    = errors.New("join refused: withdrawn (an operator withdrew this invite; ask for a new one)")
+	ErrJoinRateLimited  = errors.New("join refused: rate-limited (too many join attempts from this address; wait a minute and try again)")
 )
 
 // joinCodes maps wire codes to errors, and back.
 var joinCodes = map[string]error{
 	"token-used": ErrJoinTokenUsed, "expired": ErrJoinExpired, "unknown-token": ErrJoinUnknownToken,
 	"wrong-mesh": ErrJoinWrongMesh, "not-operator": ErrJoinNotOperator, "revoked": ErrJoinRevoked,
-	"internal": ErrJoinInternal,
+	"internal": ErrJoinInternal, "withdrawn": ErrJoinWithdrawn, "rate-limited": ErrJoinRateLimited,
 }
 
 type joinRequest struct {
@@ -56,11 +58,24 @@ type joinAnswer struct {
 }
 
 // serveJoin answers one join request, from a guest or a member. It is
-// registered bare: guests reach no other handler.
+// registered bare: guests reach no other handler. Attempts beyond the join
+// limits (per remote address, and in flight) are answered "rate-limited"
+// without reading the request.
 func (n *Node) serveJoin(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(joinTimeout))
 	remote := s.Conn().RemotePeer()
+	release, ok := n.joinAttempt(s.Conn().RemoteMultiaddr())
+	if !ok {
+		n.log.Debug("join refused", "peer", remote, "addr", s.Conn().RemoteMultiaddr(), "code", "rate-limited")
+		if writeFrame(s, &joinAnswer{Version: 1, Code: "rate-limited"}) != nil {
+			_ = s.Reset()
+			return
+		}
+		_ = s.CloseWrite()
+		return
+	}
+	defer release()
 	var req joinRequest
 	if err := readFrame(bufio.NewReader(io.LimitReader(s, maxJoinRequest+8)), maxJoinRequest, &req); err != nil ||
 		req.Version != 1 || len(req.Mesh) != 32 || len(req.Token) != 32 {
@@ -99,9 +114,12 @@ func (n *Node) answerJoin(remote peer.ID, req joinRequest) joinAnswer {
 		}
 		return joinAnswer{Version: 1, Roster: n.roster.Marshal()}
 	}
-	inv, ok := recordedInvite(n.roster, h)
+	inv, ok := n.roster.RecordedInvite(h)
 	if !ok {
 		return refuse("unknown-token")
+	}
+	if n.roster.Withdrawn(h) {
+		return refuse("withdrawn")
 	}
 	if !n.now().Before(inv.Expiry) {
 		return refuse("expired")
@@ -117,6 +135,8 @@ func (n *Node) answerJoin(remote peer.ID, req joinRequest) joinAnswer {
 	switch {
 	case errors.Is(err, roster.ErrTokenUsed):
 		return refuse("token-used")
+	case errors.Is(err, roster.ErrTokenWithdrawn):
+		return refuse("withdrawn")
 	case errors.Is(err, roster.ErrRevoked):
 		return refuse("revoked")
 	case errors.Is(err, roster.ErrNotOperator):
@@ -127,16 +147,6 @@ func (n *Node) answerJoin(remote peer.ID, req joinRequest) joinAnswer {
 	}
 	n.log.Info("joined", "peer", remote, "zone", inv.Zone, "role", inv.Role)
 	return joinAnswer{Version: 1, Roster: n.roster.Marshal()}
-}
-
-// recordedInvite finds the invite entry that recorded token h.
-func recordedInvite(l *roster.Log, h roster.TokenHash) (roster.Invitation, bool) {
-	for _, e := range l.Entries() {
-		if e.Kind == roster.KindInvite && e.Token == h {
-			return roster.Invitation{Token: h, Zone: e.Zone, Role: e.Role, Expiry: e.Expiry}, true
-		}
-	}
-	return roster.Invitation{}, false
 }
 
 // joinExchange is the joining side of one exchange over rw: it sends the

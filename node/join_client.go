@@ -10,6 +10,7 @@ import (
 	"time"
 
 	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"respaldo/dht"
@@ -115,12 +116,21 @@ func meshOf(ctx context.Context, dir string) (roster.MeshID, error) {
 }
 
 // joinOver runs the join protocol from a temporary host with key, whose
-// gater allows the inviter alone, and closes the host.
+// gater allows the inviter alone (and the relays of the invite's relayed
+// addresses, to reach the inviter through them), and closes the host. A
+// relayed connection is limited (libp2p's relay caps time and bytes): the
+// exchange is allowed over it.
 func joinOver(ctx context.Context, key p2pcrypto.PrivKey, inv Invite) (*roster.Log, error) {
+	allowed := map[peer.ID]bool{inv.Inviter: true}
+	for _, a := range inv.Addrs {
+		if r, ok := relayOf(a); ok {
+			allowed[r] = true
+		}
+	}
 	hc := dht.DefaultHostConfig()
 	hc.Key, hc.NATPortMap, hc.UserAgent = key, false, "respaldo/"+Version
 	hc.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
-	hc.Gater = dht.NewAllowList(func(p peer.ID) bool { return p == inv.Inviter }, nil)
+	hc.Gater = dht.NewAllowList(func(p peer.ID) bool { return allowed[p] }, nil)
 	h, err := dht.NewHost(ctx, hc)
 	if err != nil {
 		return nil, err
@@ -128,6 +138,7 @@ func joinOver(ctx context.Context, key p2pcrypto.PrivKey, inv Invite) (*roster.L
 	defer h.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*joinTimeout)
 	defer cancel()
+	ctx = network.WithAllowLimitedConn(ctx, "respaldo join")
 	if err := h.Connect(ctx, inv.AddrInfo()); err != nil {
 		return nil, fmt.Errorf("join: cannot reach the inviter %s: %w", inv.Inviter, err)
 	}

@@ -53,6 +53,8 @@ func TestJoinExchange(t *testing.T) {
 		{inv, joinAnswer{Version: 1, Code: "token-used"}, ErrJoinTokenUsed, "token-used"},
 		{inv, joinAnswer{Version: 1, Code: "expired"}, ErrJoinExpired, "expired"},
 		{inv, joinAnswer{Version: 1, Code: "not-operator"}, ErrJoinNotOperator, "not-operator"},
+		{inv, joinAnswer{Version: 1, Code: "withdrawn"}, ErrJoinWithdrawn, "withdrawn"},
+		{inv, joinAnswer{Version: 1, Code: "rate-limited"}, ErrJoinRateLimited, "rate-limited"},
 		{inv, joinAnswer{Version: 1, Code: "weird\ncode"}, nil, `"weird\ncode"`},
 		{inv, joinAnswer{Version: 2}, nil, "version 2"},
 		{inv, joinAnswer{Version: 1, Roster: []byte{1, 2}}, roster.ErrBadEntry, ""},

@@ -148,6 +148,7 @@ func Open(ctx context.Context, dir string, cfg Config, logger *slog.Logger) (_ *
 	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
 		n.requestSync(c.RemotePeer())
 	}})
+	n.startJoins() // join limits, and windows of invites issued before a restart (join_limits.go)
 	n.log.Info("node open", "peer", self, "mesh", n.roster.MeshID(), "zone", m.Zone, "role", m.Role,
 		"addrs", n.host.Addrs())
 	return n, nil

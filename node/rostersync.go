@@ -344,6 +344,7 @@ func (n *Node) rosterChanged() {
 		}
 		n.requestSync(p)
 	}
+	n.updateJoinWindow() // an invite used or withdrawn elsewhere (invite_node.go)
 }
 
 // AdmitPeer appends an admit entry signed by op (this node must hold an

@@ -45,6 +45,17 @@ func (l *Log) Invite(op OperatorKey, inv Invitation, now time.Time) (*Entry, err
 	})
 }
 
+// WithdrawInvite signs with op and appends a withdraw-invite entry dated
+// now: the invite whose token hashes to token is withdrawn before its
+// expiry, so no admit may consume it from then on (ErrTokenWithdrawn), on
+// any node. An invite entry must have recorded the token (ErrBadEntry); it
+// must not have been consumed (ErrTokenUsed) nor withdrawn already
+// (ErrTokenWithdrawn). Withdrawing an invite that has expired is allowed
+// (validity never depends on a clock) but changes nothing.
+func (l *Log) WithdrawInvite(op OperatorKey, token TokenHash, now time.Time) (*Entry, error) {
+	return l.build(op, now, &Entry{Kind: KindWithdrawInvite, Token: token})
+}
+
 // AddOperator signs with op and appends an add-operator entry making pub an
 // operator (at most MaxOperators at a time).
 func (l *Log) AddOperator(op OperatorKey, pub OperatorPub, now time.Time) (*Entry, error) {

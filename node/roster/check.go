@@ -90,6 +90,11 @@ func (e *Entry) check() error {
 		if e.Token == (TokenHash{}) || e.Expiry.IsZero() {
 			return bad("needs a token hash and an expiry")
 		}
+	case KindWithdrawInvite:
+		token = true
+		if e.Token == (TokenHash{}) {
+			return bad("needs a token hash")
+		}
 	case KindAddOperator, KindRemoveOperator:
 		operator = true
 		if e.Operator == (OperatorPub{}) {

@@ -9,17 +9,19 @@
 // geometry; its hash is the [MeshID]), admit (a peer ID with its zone, role,
 // optional expiry and the invite token it consumed), revoke (final: the
 // peer ID is never admitted again), invite (an optional record of an issued
-// invite), add-operator or remove-operator. Each names its seq, the hash of
-// its predecessor, its time and its signer, and is signed over its
-// deterministic CBOR encoding under the domain "respaldo/v1/roster".
+// invite), withdraw-invite (a recorded invite withdrawn before its expiry:
+// no admit may consume its token), add-operator or remove-operator. Each
+// names its seq, the hash of its predecessor, its time and its signer, and
+// is signed over its deterministic CBOR encoding under the domain
+// "respaldo/v1/roster".
 //
 // # The log
 //
 // A [Log] comes from [Genesis] or [Decode] and only grows: [Log.Append] and
 // [Log.Merge] verify entries (signature, chain, signer a current operator,
 // the rules of each kind) before taking them, all or nothing. The builders
-// [Log.Admit], [Log.Revoke], [Log.Invite], [Log.AddOperator] and
-// [Log.RemoveOperator] sign and append in one step. Sync compares
+// [Log.Admit], [Log.Revoke], [Log.Invite], [Log.WithdrawInvite],
+// [Log.AddOperator] and [Log.RemoveOperator] sign and append in one step. Sync compares
 // [Log.Head]s and ships [Log.Since]; two different entries at one seq are a
 // fork, reported as a [*ForkError].
 //
@@ -40,6 +42,7 @@
 // # Errors
 //
 // Sentinels [ErrBadSignature], [ErrNotOperator], [ErrBrokenChain],
-// [ErrFork], [ErrRevoked], [ErrTokenUsed] and [ErrBadEntry], or errors
-// wrapping them (test with errors.Is); one line each.
+// [ErrFork], [ErrRevoked], [ErrTokenUsed], [ErrTokenWithdrawn] and
+// [ErrBadEntry], or errors wrapping them (test with errors.Is); one line
+// each.
 package roster

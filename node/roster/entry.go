@@ -18,6 +18,7 @@ const (
 	KindAdmit          Kind = "admit"           // a peer joins, or is renewed
 	KindRevoke         Kind = "revoke"          // a peer is expelled, for good
 	KindInvite         Kind = "invite"          // an issued invite, recorded (optional)
+	KindWithdrawInvite Kind = "withdraw-invite" // a recorded invite, withdrawn before its expiry
 	KindAddOperator    Kind = "add-operator"    // a key becomes an operator
 	KindRemoveOperator Kind = "remove-operator" // a key stops being an operator
 )
@@ -38,7 +39,7 @@ type Entry struct {
 	Zone   Zone      // admit, invite
 	Role   Role      // admit, invite
 	Expiry time.Time // admit: end of membership (zero: none); invite: end of the token (required)
-	Token  TokenHash // admit: token consumed (zero: none); invite: token issued
+	Token  TokenHash // admit: token consumed (zero: none); invite: token issued; withdraw-invite: token withdrawn
 	Reason string    // revoke (may be empty)
 
 	Operator  OperatorPub   // add-operator, remove-operator

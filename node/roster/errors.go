@@ -34,6 +34,11 @@ var (
 	// already recorded by an invite entry).
 	ErrTokenUsed = errors.New("roster: invite token already used")
 
+	// ErrTokenWithdrawn: the invite token was withdrawn by a
+	// withdraw-invite entry: no admit may consume it, and it cannot be
+	// withdrawn twice.
+	ErrTokenWithdrawn = errors.New("roster: invite withdrawn")
+
 	// ErrBadEntry: bytes that are not a roster entry or log, or an entry
 	// that breaks a rule of the log (the wrapped message says which).
 	ErrBadEntry = errors.New("roster: invalid entry")

@@ -12,6 +12,8 @@ func corpus(t testing.TB) *Log {
 	done(t)(l.AddOperator(key(1), key(2).Public(), t0))
 	done(t)(l.Invite(key(1), Invitation{Token: token(1), Zone: "z", Role: RoleClient, Expiry: t0.Add(time.Hour)}, t0))
 	done(t)(l.Admit(key(2), Admission{Peer: peer(1), Zone: "z", Role: RoleClient, Token: token(1), Expiry: t0.Add(time.Hour)}, t0))
+	done(t)(l.Invite(key(1), Invitation{Token: token(2), Zone: "z", Role: RoleStorage, Expiry: t0.Add(time.Hour)}, t0))
+	done(t)(l.WithdrawInvite(key(2), token(2), t0))
 	done(t)(l.Admit(key(2), admission(2, "zona sur", RoleStorage), t0))
 	done(t)(l.Revoke(key(1), peer(1), "seized", t0))
 	done(t)(l.RemoveOperator(key(2), key(1).Public(), t0))

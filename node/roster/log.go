@@ -32,6 +32,7 @@ type state struct {
 	members   map[PeerID]Member
 	tokens    map[TokenHash]PeerID // consumed by an admit
 	invites   map[TokenHash]Invitation
+	withdrawn map[TokenHash]bool // withdrawn by a withdraw-invite entry
 	revs      []Revocation
 	maxTime   time.Time // latest entry time so far
 	genesisEC string
@@ -50,6 +51,7 @@ func (s *state) clone() *state {
 	c.members = maps.Clone(s.members)
 	c.tokens = maps.Clone(s.tokens)
 	c.invites = maps.Clone(s.invites)
+	c.withdrawn = maps.Clone(s.withdrawn)
 	c.revs = slices.Clip(s.revs)
 	return &c
 }
@@ -118,6 +120,7 @@ func fromEntries(es []*Entry) (*Log, error) {
 		members:   map[PeerID]Member{},
 		tokens:    map[TokenHash]PeerID{},
 		invites:   map[TokenHash]Invitation{},
+		withdrawn: map[TokenHash]bool{},
 		maxTime:   r.e.Time,
 		genesisEC: r.e.EC,
 	}

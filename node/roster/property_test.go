@@ -14,16 +14,17 @@ import (
 // model is a naive account of what a sequence of operations means, kept
 // beside a Log by TestProperty.
 type model struct {
-	t       *testing.T
-	rng     *rand.Rand
-	l       *Log
-	now     time.Time
-	ops     []OperatorKey // current operators
-	gone    []OperatorKey // removed operators
-	members map[PeerID]*modelMember
-	used    map[TokenHash]bool
-	invites map[TokenHash]Invitation
-	n       int // counter for fresh peers, tokens and keys
+	t         *testing.T
+	rng       *rand.Rand
+	l         *Log
+	now       time.Time
+	ops       []OperatorKey // current operators
+	gone      []OperatorKey // removed operators
+	members   map[PeerID]*modelMember
+	used      map[TokenHash]bool
+	invites   map[TokenHash]Invitation
+	withdrawn map[TokenHash]bool // withdrawn invites
+	n         int                // counter for fresh peers, tokens and keys
 }
 
 type modelMember struct {
@@ -84,7 +85,7 @@ func (m *model) step() {
 	m.now = m.now.Add(time.Duration(m.rng.IntN(3*3600)) * time.Second)
 	live, expired, revoked := m.peers(Admitted), m.peers(Expired), m.peers(Revoked)
 	var err, want error
-	switch m.rng.IntN(9) {
+	switch m.rng.IntN(10) {
 	case 0, 1: // admit a new peer, directly, with a fresh token or an open invite's
 		z, r := m.zoneRole()
 		a := Admission{Peer: peer(m.fresh()), Zone: z, Role: r, Expiry: m.expiry()}
@@ -93,7 +94,7 @@ func (m *model) step() {
 			a.Token = token(m.fresh())
 		case 2:
 			for _, tok := range slices.SortedFunc(maps.Keys(m.invites), func(a, b TokenHash) int { return bytes.Compare(a[:], b[:]) }) {
-				if inv := m.invites[tok]; !m.used[tok] && m.now.Before(inv.Expiry) {
+				if inv := m.invites[tok]; !m.used[tok] && !m.withdrawn[tok] && m.now.Before(inv.Expiry) {
 					a.Token, a.Zone, a.Role = tok, inv.Zone, inv.Role
 				}
 			}
@@ -150,10 +151,20 @@ func (m *model) step() {
 			m.ops = slices.Delete(m.ops, i, i+1)
 			m.gone = append(m.gone, k)
 		}
+	case 9: // withdraw an invite that is not consumed yet (open or expired)
+		for _, tok := range slices.SortedFunc(maps.Keys(m.invites), func(a, b TokenHash) int { return bytes.Compare(a[:], b[:]) }) {
+			if m.used[tok] || m.withdrawn[tok] {
+				continue
+			}
+			if _, err = m.l.WithdrawInvite(m.signer(), tok, m.now); err == nil {
+				m.withdrawn[tok] = true
+			}
+			break
+		}
 	case 7, 8: // something the log must refuse
 		head, hash := m.l.Head()
 		z, r := m.zoneRole()
-		switch m.rng.IntN(4) {
+		switch m.rng.IntN(5) {
 		case 0:
 			if len(revoked) == 0 {
 				return
@@ -181,6 +192,13 @@ func (m *model) step() {
 			}
 			_, err = m.l.Admit(m.gone[m.rng.IntN(len(m.gone))], Admission{Peer: peer(m.fresh()), Zone: z, Role: r}, m.now)
 			want = ErrNotOperator
+		case 4:
+			for _, tok := range slices.SortedFunc(maps.Keys(m.withdrawn), func(a, b TokenHash) int { return bytes.Compare(a[:], b[:]) }) {
+				inv := m.invites[tok]
+				_, err = m.l.Admit(m.signer(), Admission{Peer: peer(m.fresh()), Zone: inv.Zone, Role: inv.Role, Token: tok}, m.now)
+				want = ErrTokenWithdrawn
+				break
+			}
 		}
 		if s2, h2 := m.l.Head(); s2 != head || h2 != hash {
 			m.t.Fatalf("a refused entry changed the log")
@@ -219,7 +237,7 @@ func TestProperty(t *testing.T) {
 		m := &model{
 			t: t, rng: rng, l: l, now: t0, ops: []OperatorKey{key(1)},
 			members: map[PeerID]*modelMember{}, used: map[TokenHash]bool{}, invites: map[TokenHash]Invitation{},
-			n: 10,
+			withdrawn: map[TokenHash]bool{}, n: 10,
 		}
 		for range 40 + rng.IntN(60) {
 			m.step()

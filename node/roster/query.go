@@ -56,9 +56,9 @@ func (l *Log) RevocationsSince(t time.Time) []Revocation {
 	return out
 }
 
-// OpenInvites returns the recorded invites that no admit consumed yet and
-// that have not expired at now, oldest first. (Unrecorded invites are
-// invisible to the roster.)
+// OpenInvites returns the recorded invites that no admit consumed yet, that
+// no withdraw-invite entry withdrew and that have not expired at now, oldest
+// first. (Unrecorded invites are invisible to the roster.)
 func (l *Log) OpenInvites(now time.Time) []Invitation {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -67,7 +67,7 @@ func (l *Log) OpenInvites(now time.Time) []Invitation {
 		if r.e.Kind != KindInvite {
 			continue
 		}
-		if _, used := l.s.tokens[r.e.Token]; !used && now.Before(r.e.Expiry) {
+		if _, used := l.s.tokens[r.e.Token]; !used && !l.s.withdrawn[r.e.Token] && now.Before(r.e.Expiry) {
 			out = append(out, l.s.invites[r.e.Token])
 		}
 	}
@@ -81,6 +81,22 @@ func (l *Log) TokenUsedBy(h TokenHash) (PeerID, bool) {
 	defer l.mu.RUnlock()
 	p, ok := l.s.tokens[h]
 	return p, ok
+}
+
+// RecordedInvite returns the invite an invite entry recorded for token h,
+// whatever became of it since (consumed, withdrawn or expired).
+func (l *Log) RecordedInvite(h TokenHash) (Invitation, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	inv, ok := l.s.invites[h]
+	return inv, ok
+}
+
+// Withdrawn reports whether a withdraw-invite entry withdrew token h.
+func (l *Log) Withdrawn(h TokenHash) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.s.withdrawn[h]
 }
 
 // Operators returns the current operator keys, in order of addition.

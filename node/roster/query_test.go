@@ -110,6 +110,44 @@ func TestInvites(t *testing.T) {
 	if _, ok := l.TokenUsedBy(token(1)); ok {
 		t.Fatal("unused token reported used")
 	}
+
+	// Withdrawn: no longer open, still recorded.
+	done(t)(l.Invite(op, Invitation{Token: token(3), Zone: "y", Role: RoleStorage, Expiry: t0.Add(5 * h)}, t0.Add(h)))
+	if n := len(l.OpenInvites(t0.Add(h))); n != 2 {
+		t.Fatalf("%d open", n)
+	}
+	if l.Withdrawn(token(3)) {
+		t.Fatal("withdrawn before its entry")
+	}
+	e := done(t)(l.WithdrawInvite(op, token(3), t0.Add(90*time.Minute)))
+	if e.Kind != KindWithdrawInvite || e.Token != token(3) || e.View().Kind != "withdraw-invite" {
+		t.Fatalf("entry %+v", e)
+	}
+	if got := l.OpenInvites(t0.Add(90 * time.Minute)); len(got) != 1 || got[0].Token != token(1) {
+		t.Fatalf("withdrawn invite still open: %+v", got)
+	}
+	if !l.Withdrawn(token(3)) || l.Withdrawn(token(1)) {
+		t.Fatal("Withdrawn")
+	}
+	if inv, ok := l.RecordedInvite(token(3)); !ok || inv.Zone != "y" || inv.Role != RoleStorage || !inv.Expiry.Equal(t0.Add(5*h)) {
+		t.Fatalf("RecordedInvite: %+v %v", inv, ok)
+	}
+	if _, ok := l.RecordedInvite(token(9)); ok {
+		t.Fatal("RecordedInvite of a token never recorded")
+	}
+	// Every node reaches the same verdict: decoded, the log says the same.
+	d, err := Decode(l.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Withdrawn(token(3)) || len(d.OpenInvites(t0.Add(90*time.Minute))) != 1 {
+		t.Fatal("decoded log lost the withdrawal")
+	}
+	a.Peer, a.Token = peer(8), token(3)
+	a.Zone = "y"
+	if _, err := d.Admit(op, a, t0.Add(3*h)); !errors.Is(err, ErrTokenWithdrawn) {
+		t.Fatalf("admit with a withdrawn token: %v", err)
+	}
 }
 
 func TestView(t *testing.T) {

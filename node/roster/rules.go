@@ -67,6 +67,9 @@ func (s *state) rules(e *Entry) error {
 		if p, used := s.tokens[e.Token]; used {
 			return wrapf(ErrTokenUsed, e.Seq, "token %.16s… already admitted %s", e.Token, p)
 		}
+		if s.withdrawn[e.Token] {
+			return wrapf(ErrTokenWithdrawn, e.Seq, "token %.16s… was withdrawn", e.Token)
+		}
 		if inv, ok := s.invites[e.Token]; ok {
 			if inv.Zone != e.Zone || inv.Role != e.Role {
 				return badf(e.Seq, "admit gives zone %q role %s, but its invite says zone %q role %s", e.Zone, e.Role, inv.Zone, inv.Role)
@@ -92,6 +95,16 @@ func (s *state) rules(e *Entry) error {
 		}
 		if _, dup := s.invites[e.Token]; dup {
 			return wrapf(ErrTokenUsed, e.Seq, "token %.16s… was already recorded", e.Token)
+		}
+	case KindWithdrawInvite:
+		if p, used := s.tokens[e.Token]; used {
+			return wrapf(ErrTokenUsed, e.Seq, "token %.16s… already admitted %s", e.Token, p)
+		}
+		if s.withdrawn[e.Token] {
+			return wrapf(ErrTokenWithdrawn, e.Seq, "token %.16s… is already withdrawn", e.Token)
+		}
+		if _, ok := s.invites[e.Token]; !ok {
+			return badf(e.Seq, "no invite entry recorded token %.16s…", e.Token)
 		}
 	case KindAddOperator:
 		if slices.Contains(s.ops, e.Operator) {
@@ -132,6 +145,8 @@ func (s *state) apply(e *Entry) {
 		})
 	case KindInvite:
 		s.invites[e.Token] = Invitation{Token: e.Token, Zone: e.Zone, Role: e.Role, Expiry: e.Expiry}
+	case KindWithdrawInvite:
+		s.withdrawn[e.Token] = true
 	case KindAddOperator:
 		s.ops = append(s.ops, e.Operator)
 	case KindRemoveOperator:

@@ -131,6 +131,64 @@ func TestRules(t *testing.T) {
 			_, err := l.Invite(op, Invitation{Zone: "z", Role: RoleClient, Expiry: at(2 * h)}, at(h))
 			return err
 		}},
+		{name: "withdraw an open invite", setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(op, token(1), at(90*time.Minute)); return err }},
+		{name: "withdraw by another operator", setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+			_, err := l.AddOperator(op, op2.Public(), at(h))
+			ok(t, err)
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(op2, token(1), at(90*time.Minute)); return err }},
+		{name: "withdraw an expired invite", setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(op, token(1), at(3*h)); return err }},
+		{name: "withdraw twice", want: ErrTokenWithdrawn, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+			_, err := l.WithdrawInvite(op, token(1), at(90*time.Minute))
+			ok(t, err)
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(op, token(1), at(100*time.Minute)); return err }},
+		{name: "withdraw a consumed invite", want: ErrTokenUsed, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+			ok(t, admit(l, op, withTok(admission(1, "z", RoleClient), 1), 90*time.Minute))
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(op, token(1), at(100*time.Minute)); return err }},
+		{name: "withdraw a token no invite recorded", want: ErrBadEntry, do: func(l *Log) error {
+			_, err := l.WithdrawInvite(op, token(1), at(h))
+			return err
+		}},
+		{name: "withdraw a token an unrecorded admit consumed", want: ErrTokenUsed, setup: func(t testing.TB, l *Log) {
+			ok(t, admit(l, op, withTok(admission(1, "z", RoleClient), 1), h))
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(op, token(1), at(2*h)); return err }},
+		{name: "withdraw without token", want: ErrBadEntry, do: func(l *Log) error {
+			_, err := l.WithdrawInvite(op, TokenHash{}, at(h))
+			return err
+		}},
+		{name: "withdraw by a non-operator", want: ErrNotOperator, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+		}, do: func(l *Log) error { _, err := l.WithdrawInvite(stranger, token(1), at(90*time.Minute)); return err }},
+		{name: "withdraw with a field of another kind", want: ErrBadEntry, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+		}, do: func(l *Log) error {
+			e := next(l, KindWithdrawInvite, at(90*time.Minute))
+			e.Token, e.Zone = token(1), "z"
+			return l.Append(signed(op, e))
+		}},
+		{name: "withdraw with an expiry", want: ErrBadEntry, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+		}, do: func(l *Log) error {
+			e := next(l, KindWithdrawInvite, at(90*time.Minute))
+			e.Token, e.Expiry = token(1), at(2*h)
+			return l.Append(signed(op, e))
+		}},
+		{name: "admit with a withdrawn token", want: ErrTokenWithdrawn, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+			_, err := l.WithdrawInvite(op, token(1), at(90*time.Minute))
+			ok(t, err)
+		}, do: func(l *Log) error { return admit(l, op, withTok(admission(1, "z", RoleClient), 1), 100*time.Minute) }},
+		{name: "invite recording a withdrawn token", want: ErrTokenUsed, setup: func(t testing.TB, l *Log) {
+			ok(t, invite(l, 1, "z", RoleClient, 2*h, h))
+			_, err := l.WithdrawInvite(op, token(1), at(90*time.Minute))
+			ok(t, err)
+		}, do: func(l *Log) error { return invite(l, 1, "z", RoleClient, 3*h, 100*time.Minute) }},
 		{name: "add operator", do: func(l *Log) error { _, err := l.AddOperator(op, op2.Public(), at(h)); return err }},
 		{name: "add an operator twice", want: ErrBadEntry, do: func(l *Log) error { _, err := l.AddOperator(op, op.Public(), at(h)); return err }},
 		{name: "add the zero key", want: ErrBadEntry, do: func(l *Log) error { _, err := l.AddOperator(op, OperatorPub{}, at(h)); return err }},
