@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -20,9 +22,9 @@ func (n *Node) openShard(host meshblobs.OpenFunc) meshblobs.OpenFunc {
 		if p != n.self {
 			return host(ctx, p)
 		}
-		c2s, s2c := newHalf(), newHalf()
-		client := &loopStream{r: s2c.r, w: c2s.w}
-		server := &loopStream{r: c2s.r, w: s2c.w}
+		c2s, s2c := newHalfPipe(), newHalfPipe()
+		client := &loopStream{r: s2c, w: c2s}
+		server := &loopStream{r: c2s, w: s2c}
 		n.goBackground(func(ctx context.Context) {
 			defer server.Close()
 			if err := n.shards.Serve(ctx, n.self.String(), server); err != nil {
@@ -33,35 +35,136 @@ func (n *Node) openShard(host meshblobs.OpenFunc) meshblobs.OpenFunc {
 	}
 }
 
-type half struct {
-	r *io.PipeReader
-	w *io.PipeWriter
+// halfPipe carries bytes one way, with a bounded buffer, half-close and
+// deadlines (the shard client and handler bound their waits with
+// deadlines, and a stream that ignored them could hang a request for good).
+type halfPipe struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	buf      []byte
+	eof      bool  // the writer closed
+	err      error // reset or closed by the reader
+	rdl, wdl time.Time
 }
 
-func newHalf() half {
-	r, w := io.Pipe()
-	return half{r, w}
+const halfPipeBuffer = 256 << 10
+
+func newHalfPipe() *halfPipe {
+	h := &halfPipe{}
+	h.cond = sync.NewCond(&h.mu)
+	return h
 }
 
-// loopStream is one end of an in-memory stream with half-close. Deadlines
-// are not kept: both ends are this process, bounded by the ctx of the call.
+func (h *halfPipe) expired(dl time.Time) bool { return !dl.IsZero() && !time.Now().Before(dl) }
+
+func (h *halfPipe) read(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for len(h.buf) == 0 {
+		switch {
+		case h.err != nil:
+			return 0, h.err
+		case h.eof:
+			return 0, io.EOF
+		case h.expired(h.rdl):
+			return 0, os.ErrDeadlineExceeded
+		}
+		h.cond.Wait()
+	}
+	n := copy(p, h.buf)
+	h.buf = h.buf[n:]
+	if len(h.buf) == 0 {
+		h.buf = nil
+	}
+	h.cond.Broadcast()
+	return n, nil
+}
+
+func (h *halfPipe) write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for len(p) > 0 {
+		switch {
+		case h.err != nil:
+			return n, h.err
+		case h.eof:
+			return n, io.ErrClosedPipe
+		case h.expired(h.wdl):
+			return n, os.ErrDeadlineExceeded
+		}
+		if room := halfPipeBuffer - len(h.buf); room > 0 {
+			k := min(room, len(p))
+			h.buf = append(h.buf, p[:k]...)
+			p, n = p[k:], n+k
+			h.cond.Broadcast()
+			continue
+		}
+		h.cond.Wait()
+	}
+	return n, nil
+}
+
+// setDeadline sets the read or write deadline and wakes the waiters when
+// it passes.
+func (h *halfPipe) setDeadline(t time.Time, read bool) {
+	h.mu.Lock()
+	if read {
+		h.rdl = t
+	} else {
+		h.wdl = t
+	}
+	h.cond.Broadcast()
+	h.mu.Unlock()
+	if !t.IsZero() {
+		time.AfterFunc(time.Until(t)+time.Millisecond, func() {
+			h.mu.Lock()
+			h.cond.Broadcast()
+			h.mu.Unlock()
+		})
+	}
+}
+
+func (h *halfPipe) closeWrite() {
+	h.mu.Lock()
+	h.eof = true
+	h.cond.Broadcast()
+	h.mu.Unlock()
+}
+
+func (h *halfPipe) fail(err error) {
+	h.mu.Lock()
+	if h.err == nil {
+		h.err = err
+	}
+	h.buf = nil
+	h.cond.Broadcast()
+	h.mu.Unlock()
+}
+
+// loopStream is one end of an in-memory stream: it reads from r and
+// writes to w.
 type loopStream struct {
-	r *io.PipeReader
-	w *io.PipeWriter
+	r, w *halfPipe
 }
 
 var errLoopReset = errors.New("stream reset")
 
-func (s *loopStream) Read(p []byte) (int, error)       { return s.r.Read(p) }
-func (s *loopStream) Write(p []byte) (int, error)      { return s.w.Write(p) }
-func (s *loopStream) SetReadDeadline(time.Time) error  { return nil }
-func (s *loopStream) SetWriteDeadline(time.Time) error { return nil }
-func (s *loopStream) CloseWrite() error                { return s.w.Close() }
+func (s *loopStream) Read(p []byte) (int, error)         { return s.r.read(p) }
+func (s *loopStream) Write(p []byte) (int, error)        { return s.w.write(p) }
+func (s *loopStream) SetReadDeadline(t time.Time) error  { s.r.setDeadline(t, true); return nil }
+func (s *loopStream) SetWriteDeadline(t time.Time) error { s.w.setDeadline(t, false); return nil }
+func (s *loopStream) CloseWrite() error                  { s.w.closeWrite(); return nil }
+
+// Close ends both directions: what the other end writes from now on fails.
 func (s *loopStream) Close() error {
-	_ = s.w.Close()
-	return s.r.Close()
+	s.w.closeWrite()
+	s.r.fail(io.ErrClosedPipe)
+	return nil
 }
+
 func (s *loopStream) Reset() error {
-	_ = s.w.CloseWithError(errLoopReset)
-	return s.r.CloseWithError(errLoopReset)
+	s.w.fail(errLoopReset)
+	s.r.fail(errLoopReset)
+	return nil
 }

@@ -161,8 +161,20 @@ func TestBackupRestoreThroughNode(t *testing.T) {
 		t.Fatalf("ls of a snapshot that does not exist: %v", err)
 	}
 
+	chk, err := be.Check(ctx, api.CheckRequest{ReadData: true, RecoveryKey: key})
+	if err != nil || chk.Stripes == 0 || chk.Healthy != chk.Stripes || chk.ReadErrors != 0 || chk.ToleratesLosses != 2 {
+		t.Fatalf("check --read-data with every node up: %+v, %v", chk, err)
+	}
+	if _, err := be.Check(ctx, api.CheckRequest{ReadData: true}); !errors.Is(err, api.ErrNeedsRecoveryKey) {
+		t.Fatalf("check --read-data without the key: %v", err)
+	}
+
 	m.Stop(3)
 	m.Stop(5)
+	chk, err = be.Check(ctx, api.CheckRequest{})
+	if err != nil || chk.AtRisk != chk.Stripes || chk.ToleratesLosses != 0 { // 4 of 6 shards left: at risk
+		t.Fatalf("check with two storage nodes stopped: %+v, %v", chk, err)
+	}
 	target := t.TempDir()
 	rr, err := be.Restore(ctx, api.RestoreRequest{Snapshot: "latest", Target: target, RecoveryKey: key})
 	if err != nil {

@@ -148,11 +148,11 @@ func (b *Blobs) locate(ctx context.Context, p peer.ID, id erasure.StripeID) *loc
 // The next peer is asked when one fails or has not answered within
 // locateStagger, with at most Config.Probes requests in flight.
 func (b *Blobs) askLocate(ctx context.Context, id erasure.StripeID, peers []peer.ID) *located {
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs after cancel: askers still in flight give up
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	answers := make(chan *located)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	ask := func(p peer.ID) {
 		loc := b.locate(ctx, p, id)
 		select {

@@ -160,3 +160,19 @@ func (m *MemHints) Len() int {
 	defer m.mu.Unlock()
 	return len(m.m)
 }
+
+// DecodeHint decodes the hint record kept under key (HintPrefix + stripe ID
+// in hex): the stripe, its descriptor, and the holder of each shard as last
+// seen ("" unknown). For the member's check, which goes over every stripe
+// the member's node put.
+func DecodeHint(key, val []byte) (erasure.StripeID, *erasure.Descriptor, []peer.ID, error) {
+	id, err := erasure.ParseStripeID(string(bytes.TrimPrefix(key, []byte(HintPrefix))))
+	if err != nil {
+		return erasure.StripeID{}, nil, nil, fmt.Errorf("meshblobs: hint key: %w", err)
+	}
+	h, err := parseHint(val, id)
+	if err != nil {
+		return id, nil, nil, err
+	}
+	return id, h.d, h.holders, nil
+}
