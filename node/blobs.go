@@ -99,6 +99,7 @@ func (n *Node) blobs(keys *crypto.MemberKeys) (*meshblobs.Blobs, error) {
 	c.ReadSelf = keys != nil
 	c.Hints, c.Providers, c.Locate = n.store.Records(), n.dht, meshblobs.LocateVia(open)
 	c.NotFound, c.Log = backup.ErrNotFound, n.log
+	c.UploadLimit = n.cfg.LimitUpload // --limit-upload: shard puts throttled (meshblobs/upload.go)
 	return meshblobs.New(c)
 }
 

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/pelletier/go-toml/v2"
 
 	"respaldo/node/mesh"
+	"respaldo/node/meshblobs"
 	"respaldo/node/roster"
 )
 
@@ -61,6 +65,13 @@ type Config struct {
 	// HeadRepublish is how often the node puts back the head records it
 	// stores; 0: an eighth of RecordAge (6 h by default).
 	HeadRepublish time.Duration
+	// LimitUpload caps the shard bytes this node sends when it backs up,
+	// in bytes per second (--limit-upload); 0: no limit, else at least
+	// meshblobs.MinUploadLimit.
+	LimitUpload int64
+	// Schedules are the backups the node makes by itself ([[schedule]]
+	// in config.toml; schedule.go).
+	Schedules []Schedule
 
 	// Now is the clock; nil means time.Now. Not saved.
 	Now func() time.Time
@@ -126,7 +137,10 @@ func (c Config) Validate() error {
 	if _, err := mesh.NewTable(c.tableConfig()); err != nil {
 		return bad("heartbeat", "%v: %v", c.Heartbeat, err)
 	}
-	return nil
+	if c.LimitUpload < 0 || c.LimitUpload > 0 && c.LimitUpload < meshblobs.MinUploadLimit {
+		return bad("limit_upload", "%d bytes/s: 0 (no limit) or at least %d (128 KiB/s)", c.LimitUpload, meshblobs.MinUploadLimit)
+	}
+	return validateSchedules(c.Schedules, bad)
 }
 
 // tableConfig is the peer table's configuration for c's heartbeat period.
@@ -158,6 +172,9 @@ type fileConfig struct {
 	NATPortMap      bool     `toml:"nat_port_map"`
 	RecordAge       string   `toml:"record_age,omitempty"`
 	HeadRepublish   string   `toml:"head_republish,omitempty"`
+	LimitUpload     any      `toml:"limit_upload,omitempty"` // bytes/s, or a string for ParseRate
+
+	Schedules []fileSchedule `toml:"schedule,omitempty"`
 }
 
 // SaveConfig validates cfg and writes it to DIR/config.toml (mode 0600,
@@ -171,6 +188,10 @@ func SaveConfig(dir string, cfg Config) error {
 		RepairGrace: cfg.RepairGrace.String(), Heartbeat: cfg.Heartbeat.String(),
 		KeepRecoveryKey: cfg.KeepRecoveryKey, MemoryLimit: cfg.MemoryLimit,
 		CapacityBytes: cfg.CapacityBytes, RelayService: cfg.RelayService, NATPortMap: cfg.NATPortMap,
+		Schedules: toFileSchedules(cfg.Schedules),
+	}
+	if cfg.LimitUpload != 0 {
+		f.LimitUpload = cfg.LimitUpload
 	}
 	if cfg.RecordAge > 0 {
 		f.RecordAge = cfg.RecordAge.String()
@@ -202,11 +223,35 @@ func LoadConfig(dir string) (Config, error) {
 	d := toml.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&f); err != nil {
+		var sm *toml.StrictMissingError
+		var de *toml.DecodeError
+		switch {
+		case errors.As(err, &sm) && len(sm.Errors) > 0:
+			row, _ := sm.Errors[0].Position()
+			return cfg, fmt.Errorf("%w: %s: unknown key (%s line %d)", ErrInvalidConfig, strings.Join(sm.Errors[0].Key(), "."), ConfigFile, row)
+		case errors.As(err, &de) && len(de.Key()) > 0:
+			row, _ := de.Position()
+			return cfg, fmt.Errorf("%w: %s: %v (%s line %d)", ErrInvalidConfig, strings.Join(de.Key(), "."), err, ConfigFile, row)
+		}
 		return cfg, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, ConfigFile, err)
 	}
 	cfg.Listen, cfg.API, cfg.EC = f.Listen, f.API, f.EC
 	cfg.KeepRecoveryKey, cfg.MemoryLimit, cfg.CapacityBytes = f.KeepRecoveryKey, f.MemoryLimit, f.CapacityBytes
 	cfg.RelayService, cfg.NATPortMap = f.RelayService, f.NATPortMap
+	switch v := f.LimitUpload.(type) {
+	case nil:
+	case int64:
+		cfg.LimitUpload = v
+	case string:
+		if cfg.LimitUpload, err = ParseRate(v); err != nil {
+			return cfg, fmt.Errorf("%w: limit_upload: %v", ErrInvalidConfig, err)
+		}
+	default:
+		return cfg, fmt.Errorf("%w: limit_upload: %v is neither bytes per second nor a rate like \"2MiB/s\"", ErrInvalidConfig, v)
+	}
+	if cfg.Schedules, err = fromFileSchedules(f.Schedules); err != nil {
+		return cfg, err
+	}
 	if cfg.RepairGrace, err = time.ParseDuration(f.RepairGrace); err != nil {
 		return cfg, fmt.Errorf("%w: repair_grace: %v", ErrInvalidConfig, err)
 	}
@@ -226,4 +271,31 @@ func LoadConfig(dir string) (Config, error) {
 		}
 	}
 	return cfg, cfg.Validate()
+}
+
+// ParseRate reads a rate in bytes per second: "2MiB/s", "500KiB", "10MB",
+// "1048576" (KiB, MiB, GiB and K, M, G are powers of 1024; KB, MB, GB of
+// 1000; B or no unit is bytes; "/s" is optional). "0" is no limit.
+func ParseRate(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimSpace(strings.TrimSuffix(t, "/s"))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
+	} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*float64(mult) > 1<<50 {
+		return 0, fmt.Errorf("bad rate %q: want bytes per second with an optional unit, e.g. 2MiB/s or 500KiB", s)
+	}
+	return int64(f * float64(mult)), nil
 }

@@ -205,6 +205,7 @@ func (n *Node) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.receiveHeartbeats(ctx) })
 	wg.Go(func() { n.maintain(ctx) })
+	wg.Go(func() { n.runSchedules(ctx) })
 	wg.Go(func() {
 		if k := n.reconnect(ctx); k > 0 {
 			n.log.Info("reconnected", "peers", k)

@@ -24,6 +24,7 @@ type Blobs struct {
 	self  mesh.PeerID
 	hints Hints
 	stats counters
+	up    *uploader // Config.UploadLimit; nil: none (upload.go)
 
 	mu    sync.Mutex
 	slots map[peer.ID]chan struct{} // per-peer stream slots
@@ -42,6 +43,7 @@ func New(c Config) (*Blobs, error) {
 		hints: c.Hints,
 		slots: map[peer.ID]chan struct{}{},
 		ids:   map[mesh.PeerID]peer.ID{},
+		up:    newUploader(c.UploadLimit),
 	}
 	if b.hints == nil {
 		b.hints = NewMemHints()

@@ -109,6 +109,10 @@ type Config struct {
 	HedgeRate  int64
 	// ProbeTimeout bounds one has or locate request (default 5 s).
 	ProbeTimeout time.Duration
+	// UploadLimit caps, in bytes per second, the shard bytes Put sends,
+	// over all its shards and concurrent Puts of this Blobs (upload.go);
+	// 0: no limit, else at least MinUploadLimit.
+	UploadLimit int64
 	// Log receives debug lines; nil discards them.
 	Log *slog.Logger
 }
@@ -150,6 +154,8 @@ func (c Config) Validate() error {
 		return bad("timeouts must be positive")
 	case c.MinRate <= 0, c.HedgeRate <= 0:
 		return bad("rates must be positive")
+	case c.UploadLimit < 0, c.UploadLimit > 0 && c.UploadLimit < MinUploadLimit:
+		return bad("UploadLimit %d B/s: 0 (none) or at least %d", c.UploadLimit, MinUploadLimit)
 	}
 	return nil
 }

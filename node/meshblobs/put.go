@@ -115,8 +115,13 @@ func (p *putter) putAt(ctx context.Context, holder mesh.PeerID, i int) error {
 		plan[j] = string(h)
 	}
 	p.mu.Unlock()
-	return p.b.call(ctx, pid, p.b.cfg.transferTimeout(p.d.ShardSize), func(ctx context.Context, s Stream) error {
-		return shard.PutPlaced(ctx, s, p.d, i, p.shards[i], plan)
+	release, err := p.b.up.acquire(ctx) // the upload limit's turn (upload.go)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return p.b.call(ctx, pid, p.b.putTimeout(p.d.ShardSize), func(ctx context.Context, s Stream) error {
+		return shard.PutPlaced(ctx, p.b.up.wrap(ctx, s), p.d, i, p.shards[i], plan)
 	})
 }
 

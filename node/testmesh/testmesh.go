@@ -44,9 +44,10 @@ func Config() node.Config {
 // Mesh is a running test mesh. Its methods must be called from the test's
 // goroutine.
 type Mesh struct {
-	t        testing.TB
-	Operator roster.OperatorKey // node 0's operator key
-	Nodes    []*Member
+	t         testing.TB
+	Operator  roster.OperatorKey // node 0's operator key
+	Nodes     []*Member
+	configure func(i int, c *node.Config) // StartWith's; nil: Config() as is
 }
 
 // Member is one node of the mesh. Node is nil while it is stopped.
@@ -63,8 +64,15 @@ type Member struct {
 // them all when the test ends.
 func Start(t testing.TB, n int) *Mesh {
 	t.Helper()
+	return StartWith(t, n, nil)
+}
+
+// StartWith is Start with configure applied to node i's Config() every
+// time node i is created or opened (so through Restart too); nil is Start.
+func StartWith(t testing.TB, n int, configure func(i int, c *node.Config)) *Mesh {
+	t.Helper()
 	ctx := context.Background()
-	m := &Mesh{t: t}
+	m := &Mesh{t: t, configure: configure}
 	for i := range n {
 		dir := t.TempDir()
 		zone := roster.Zone(fmt.Sprintf("z%d", i))
@@ -72,7 +80,7 @@ func Start(t testing.TB, n int) *Mesh {
 		var err error
 		if i == 0 {
 			var c node.Created
-			c, err = node.CreateMesh(ctx, dir, Config(), string(zone))
+			c, err = node.CreateMesh(ctx, dir, m.Config(0), string(zone))
 			id = c.PeerID
 			if err == nil {
 				m.Operator, err = node.LoadOperatorKey(dir)
@@ -107,6 +115,16 @@ func Start(t testing.TB, n int) *Mesh {
 	return m
 }
 
+// Config is the configuration node i opens with: Config(), edited by
+// StartWith's configure.
+func (m *Mesh) Config(i int) node.Config {
+	c := Config()
+	if m.configure != nil {
+		m.configure(i, &c)
+	}
+	return c
+}
+
 // Stop closes node i (no-op if stopped).
 func (m *Mesh) Stop(i int) {
 	if x := m.Nodes[i]; x.Node != nil {
@@ -121,7 +139,7 @@ func (m *Mesh) Restart(i int) {
 	m.t.Helper()
 	m.Stop(i)
 	x := m.Nodes[i]
-	n, err := node.Open(context.Background(), x.Dir, Config(), nil)
+	n, err := node.Open(context.Background(), x.Dir, m.Config(i), nil)
 	if err != nil {
 		m.t.Fatalf("testmesh: open node %d: %v", i, err)
 	}
