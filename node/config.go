@@ -62,6 +62,11 @@ type Config struct {
 	// RecordAge is how long a head record stored in the DHT lives unless
 	// it is put again; 0: 48 h (dht.DefaultConfig). Tests shorten it.
 	RecordAge time.Duration
+	// PruneGrace is how long a stripe that no kept snapshot needs stays
+	// marked before a prune deletes it (forget --prune marks, a later
+	// prune deletes what is still unneeded); longer than any backup runs.
+	// 0: DefaultPruneGrace.
+	PruneGrace time.Duration
 	// HeadRepublish is how often the node puts back the head records it
 	// stores; 0: an eighth of RecordAge (6 h by default).
 	HeadRepublish time.Duration
@@ -128,6 +133,9 @@ func (c Config) Validate() error {
 	if c.CapacityBytes < 0 {
 		return bad("capacity_bytes", "negative")
 	}
+	if c.PruneGrace < 0 {
+		return bad("prune_grace", "negative")
+	}
 	if c.RecordAge < 0 || c.HeadRepublish < 0 {
 		return bad("record_age", "negative")
 	}
@@ -171,6 +179,7 @@ type fileConfig struct {
 	RelayService    bool     `toml:"relay_service"`
 	NATPortMap      bool     `toml:"nat_port_map"`
 	RecordAge       string   `toml:"record_age,omitempty"`
+	PruneGrace      string   `toml:"prune_grace,omitempty"`
 	HeadRepublish   string   `toml:"head_republish,omitempty"`
 	LimitUpload     any      `toml:"limit_upload,omitempty"` // bytes/s, or a string for ParseRate
 
@@ -198,6 +207,9 @@ func SaveConfig(dir string, cfg Config) error {
 	}
 	if cfg.HeadRepublish > 0 {
 		f.HeadRepublish = cfg.HeadRepublish.String()
+	}
+	if cfg.PruneGrace > 0 {
+		f.PruneGrace = cfg.PruneGrace.String()
 	}
 	b, err := toml.Marshal(&f)
 	if err != nil {
@@ -262,7 +274,7 @@ func LoadConfig(dir string) (Config, error) {
 		key string
 		s   string
 		to  *time.Duration
-	}{{"record_age", f.RecordAge, &cfg.RecordAge}, {"head_republish", f.HeadRepublish, &cfg.HeadRepublish}} {
+	}{{"record_age", f.RecordAge, &cfg.RecordAge}, {"head_republish", f.HeadRepublish, &cfg.HeadRepublish}, {"prune_grace", f.PruneGrace, &cfg.PruneGrace}} {
 		if d.s == "" {
 			continue
 		}

@@ -4,18 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"respaldo/erasure"
 )
 
 // publish adds e to the catalog entries this device knows, seals that
 // catalog and moves the head to it, last.
 func (w *Writer) publish(ctx context.Context, r *run, e CatalogEntry) (Head, error) {
-	known, err := w.Snapshots(ctx)
+	known, err := w.known(ctx)
 	if err != nil {
 		return Head{}, err
 	}
-	all := mergeCatalog(known, []CatalogEntry{e})
+	return w.sealCatalog(ctx, mergeCatalog(known, []CatalogEntry{e}), r.putRecord)
+}
+
+// sealCatalog puts the catalog of all (live entries and tombstones) with
+// put, keeps all as the entries this device knows, and moves the head to
+// the new catalog, last.
+func (w *Writer) sealCatalog(ctx context.Context, all []CatalogEntry, put func(context.Context, string, any) (erasure.StripeID, error)) (Head, error) {
 	cat := catalogOf(all)
-	catID, err := r.putRecord(ctx, catalogMagic, &cat)
+	catID, err := put(ctx, catalogMagic, &cat)
 	if err != nil {
 		return Head{}, err
 	}
@@ -52,6 +60,12 @@ func (w *Writer) Head(ctx context.Context) (Head, error) {
 // entries (times, paths, tags, sizes) are kept in the KV in the clear, as
 // the device holds those files anyway.
 func (w *Writer) Snapshots(ctx context.Context) ([]CatalogEntry, error) {
+	es, err := w.known(ctx)
+	return live(es), err
+}
+
+// known returns the catalog entries this device knows, tombstones included.
+func (w *Writer) known(ctx context.Context) ([]CatalogEntry, error) {
 	b, err := w.kv.Get(ctx, []byte(kvCatalogPrefix+w.keys.Device()))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -63,17 +77,48 @@ func (w *Writer) Snapshots(ctx context.Context) ([]CatalogEntry, error) {
 }
 
 // MergeCatalog adds entries (e.g. another device's catalog, read with a
-// Reader) to the entries this device knows; the next backup's catalog is
+// Reader's Catalogs, tombstones included) to the entries this device knows; the next backup's catalog is
 // the union. The write side cannot decrypt catalogs itself, so this is how
 // a device's head comes to cover other devices' snapshots.
 func (w *Writer) MergeCatalog(ctx context.Context, entries []CatalogEntry) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	known, err := w.Snapshots(ctx)
+	known, err := w.known(ctx)
 	if err != nil {
 		return err
 	}
 	return w.putKnown(ctx, mergeCatalog(known, entries))
+}
+
+// Forget forgets the snapshots ids: their catalog entries become
+// tombstones, a new catalog is put and the head moves to it. The data stays
+// until a prune. An ID this device does not know gets a tombstone of its
+// own (a snapshot of another device; merge that device's catalog first with
+// MergeCatalog so that the tombstone keeps its time).
+func (w *Writer) Forget(ctx context.Context, ids []erasure.StripeID) (Head, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	known, err := w.known(ctx)
+	if err != nil {
+		return Head{}, err
+	}
+	byID := make(map[erasure.StripeID]CatalogEntry, len(known))
+	for _, e := range known {
+		byID[e.ID] = e
+	}
+	tombs := make([]CatalogEntry, 0, len(ids))
+	for _, id := range ids {
+		e, ok := byID[id]
+		if !ok {
+			e = CatalogEntry{ID: id, Time: w.opts.Now()}
+		}
+		e.Forgotten = true
+		tombs = append(tombs, e)
+	}
+	return w.sealCatalog(ctx, mergeCatalog(known, tombs), func(ctx context.Context, magic string, v any) (erasure.StripeID, error) {
+		id, _, err := putRecord(ctx, w.store, w.keys, magic, v)
+		return id, err
+	})
 }
 
 func (w *Writer) putKnown(ctx context.Context, es []CatalogEntry) error {

@@ -32,7 +32,13 @@ func (r *run) commitIndex(ctx context.Context) ([]erasure.StripeID, error) {
 	merged := c.man.Segments[keep:]
 	explicit := fresh
 	for _, s := range merged {
-		if err := forSegment(ctx, kv, s, func(ps []indexPack) { explicit = append(explicit, flatten(ps)...) }); err != nil {
+		if err := forSegment(ctx, kv, s, func(ps []indexPack) {
+			for _, p := range ps {
+				if !c.deleted[p.Pack] { // a pruned pack's chunks are gone
+					explicit = append(explicit, flatten([]indexPack{p})...)
+				}
+			}
+		}); err != nil {
 			return nil, err
 		}
 	}

@@ -84,8 +84,15 @@ func (r *Reader) Catalog(ctx context.Context, id erasure.StripeID) ([]CatalogEnt
 }
 
 // Snapshots lists every snapshot of every head in the KV: the union of
-// their catalogs, oldest first.
+// their catalogs less the forgotten ones, oldest first.
 func (r *Reader) Snapshots(ctx context.Context) ([]CatalogEntry, error) {
+	es, err := r.Catalogs(ctx)
+	return live(es), err
+}
+
+// Catalogs is the union of the catalogs of every head in the KV,
+// tombstones of forgotten snapshots included (for Writer.MergeCatalog).
+func (r *Reader) Catalogs(ctx context.Context) ([]CatalogEntry, error) {
 	hs, err := r.Heads(ctx)
 	if err != nil {
 		return nil, err

@@ -78,9 +78,10 @@ func planMerge(segs []segment, n uint64) int {
 // cache is the write side's index cache as loaded from the KV.
 type cache struct {
 	man     manifestRecord
-	pending []packRef       // entries of packs put by unfinished runs
-	pkeys   map[string]bool // their KV keys
-	idx     *index          // every entry: segments and pending
+	pending []packRef                 // entries of packs put by unfinished runs
+	deleted map[erasure.StripeID]bool // packs a prune deleted (MarkDeleted)
+	pkeys   map[string]bool           // their KV keys
+	idx     *index                    // every entry: segments and pending
 }
 
 // loadCache reads the index cache from kv; store, if not nil, is asked
@@ -100,10 +101,15 @@ func loadCache(ctx context.Context, kv KV, store BlobStore) (*cache, error) {
 			return nil, corruptf("index manifest: version %d", c.man.V)
 		}
 	}
+	if c.deleted, err = deletedPacks(ctx, kv); err != nil {
+		return nil, fmt.Errorf("backup: index cache: %w", err)
+	}
 	for _, s := range c.man.Segments {
 		if err := forSegment(ctx, kv, s, func(ps []indexPack) {
 			for _, p := range ps {
-				c.idx.add(p.Pack, p.Entries)
+				if !c.deleted[p.Pack] {
+					c.idx.add(p.Pack, p.Entries)
+				}
 			}
 		}); err != nil {
 			return nil, err
@@ -130,6 +136,9 @@ func loadCache(ctx context.Context, kv KV, store BlobStore) (*cache, error) {
 		for _, p := range r.ps {
 			// A pack put by a failed run is used only if the store still
 			// has it.
+			if c.deleted[p.Pack] {
+				continue
+			}
 			if store != nil {
 				if ok, err := store.Has(ctx, p.Pack); err != nil {
 					return nil, fmt.Errorf("backup: index cache: %w", err)

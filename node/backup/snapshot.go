@@ -82,6 +82,11 @@ type CatalogEntry struct {
 	Tags   []string         `json:"tags,omitempty"`
 	Files  int64            `json:"files"`
 	Bytes  int64            `json:"bytes"`
+	// Forgotten marks a tombstone: the snapshot was forgotten (respaldo
+	// forget). Tombstones stay in catalogs, which merge by union, so that a
+	// forgotten snapshot does not come back from another device's catalog;
+	// Snapshots and Find leave them out.
+	Forgotten bool `json:"forgotten,omitempty"`
 }
 
 func (s *Snapshot) entry() CatalogEntry {
@@ -99,21 +104,22 @@ type catalogRecord struct {
 }
 
 type catalogEntry struct {
-	ID     erasure.StripeID `cbor:"1,keyasint"`
-	Time   int64            `cbor:"2,keyasint"`
-	Host   string           `cbor:"3,keyasint"`
-	Device string           `cbor:"4,keyasint"`
-	Paths  [][]byte         `cbor:"5,keyasint"`
-	Tags   []string         `cbor:"6,keyasint,omitempty"`
-	Files  uint64           `cbor:"7,keyasint"`
-	Bytes  uint64           `cbor:"8,keyasint"`
+	ID        erasure.StripeID `cbor:"1,keyasint"`
+	Time      int64            `cbor:"2,keyasint"`
+	Host      string           `cbor:"3,keyasint"`
+	Device    string           `cbor:"4,keyasint"`
+	Paths     [][]byte         `cbor:"5,keyasint"`
+	Tags      []string         `cbor:"6,keyasint,omitempty"`
+	Files     uint64           `cbor:"7,keyasint"`
+	Bytes     uint64           `cbor:"8,keyasint"`
+	Forgotten bool             `cbor:"9,keyasint,omitempty"`
 }
 
 func catalogOf(es []CatalogEntry) catalogRecord {
 	r := catalogRecord{V: catalogVersion, Entries: make([]catalogEntry, len(es))}
 	for i, e := range es {
 		r.Entries[i] = catalogEntry{ID: e.ID, Time: e.Time.UnixNano(), Host: e.Host, Device: e.Device,
-			Paths: toBytes(e.Paths), Tags: e.Tags, Files: uint64(e.Files), Bytes: uint64(e.Bytes)}
+			Paths: toBytes(e.Paths), Tags: e.Tags, Files: uint64(e.Files), Bytes: uint64(e.Bytes), Forgotten: e.Forgotten}
 	}
 	return r
 }
@@ -131,21 +137,26 @@ func decodeCatalog(b []byte) ([]CatalogEntry, error) {
 	es := make([]CatalogEntry, len(r.Entries))
 	for i, e := range r.Entries {
 		es[i] = CatalogEntry{ID: e.ID, Time: time.Unix(0, e.Time), Host: e.Host, Device: e.Device,
-			Paths: toStrings(e.Paths), Tags: e.Tags, Files: clampInt(e.Files), Bytes: clampInt(e.Bytes)}
+			Paths: toStrings(e.Paths), Tags: e.Tags, Files: clampInt(e.Files), Bytes: clampInt(e.Bytes), Forgotten: e.Forgotten}
 	}
 	return mergeCatalog(es), nil
 }
 
 // mergeCatalog returns the union of catalogs, by snapshot ID, sorted by
-// time then ID. For one ID the first entry seen wins.
+// time then ID. For one ID the first entry seen wins, but forgotten if any
+// list has its tombstone.
 func mergeCatalog(lists ...[]CatalogEntry) []CatalogEntry {
 	var out []CatalogEntry
-	seen := make(map[erasure.StripeID]bool)
+	seen := make(map[erasure.StripeID]int)
 	for _, l := range lists {
 		for _, e := range l {
-			if !seen[e.ID] {
-				seen[e.ID] = true
+			i, ok := seen[e.ID]
+			switch {
+			case !ok:
+				seen[e.ID] = len(out)
 				out = append(out, e)
+			case e.Forgotten && !out[i].Forgotten:
+				out[i].Forgotten = true // a tombstone wins
 			}
 		}
 	}
@@ -227,4 +238,15 @@ func DecodeHead(b []byte) (Head, error) { return decodeHead(b) }
 // HeadBytes encodes h as it is kept under HeadKey.
 func HeadBytes(h Head) ([]byte, error) {
 	return marshal(headRecord{V: headVersion, Device: h.Device, Catalog: h.Catalog, Seq: h.Seq})
+}
+
+// live leaves out the tombstones of forgotten snapshots.
+func live(es []CatalogEntry) []CatalogEntry {
+	out := make([]CatalogEntry, 0, len(es))
+	for _, e := range es {
+		if !e.Forgotten {
+			out = append(out, e)
+		}
+	}
+	return out
 }
