@@ -34,7 +34,7 @@ func demoNodeConfig(ec string) node.Config {
 	c.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	c.API = "127.0.0.1:0"
 	c.EC = ec
-	c.Heartbeat = 250 * time.Millisecond
+	c.Heartbeat = time.Second // a node busy backing up may miss a beat; 3 s before it counts as away
 	c.NATPortMap = false
 	c.MemoryLimit = -1 // the demo's process holds every node: no per-node limit
 	return c

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,13 +51,13 @@ member of that key (a new device of the same person or organisation).`,
 			var rk crypto.RecoveryKey
 			haveKey := keyFile != ""
 			if haveKey {
-				b, err := os.ReadFile(keyFile)
+				// Read as restore and the other commands read the flag
+				// (comment lines allowed, errors naming the file).
+				k, err := (&keySource{file: keyFile}).load()
 				if err != nil {
-					return fmt.Errorf("--recovery-key-file: %w", err)
-				}
-				if rk, err = crypto.ParseRecoveryKey(strings.TrimSpace(string(b))); err != nil {
 					return err
 				}
+				rk, _ = k.Key()
 			}
 			if keyOut != "" {
 				if _, err := os.Stat(keyOut); !errors.Is(err, fs.ErrNotExist) {

@@ -32,6 +32,7 @@ var protocols = []protocol.ID{
 	"/respaldo/kad/1.0.0",
 	"/meshsub/1.1.0",
 	"/meshsub/1.2.0",
+	node.HeadsProtocol,
 	node.JoinProtocol, // refused too when no invite is open
 }
 

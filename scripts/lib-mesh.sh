@@ -1,0 +1,167 @@
+# lib-mesh.sh — shell helpers to run real respaldo daemons on 127.0.0.1, shared
+# by scripts/mesh-up.sh, scripts/mesh-down.sh and the process-level tests
+# (scripts/test-mesh.sh through mesh-up.sh, scripts/test-e2e.sh directly).
+# Source it from the repository's root:
+#
+#   . scripts/lib-mesh.sh
+#   mesh_init "$ROOT"             # ROOT: the folder of every node (ROOT/nodeI)
+#   mesh_build                    # ROOT/respaldo, built once (no race detector)
+#   mesh_create 1 zone1           # node1 makes the mesh and runs
+#   mesh_join 2 zone2             # node2 joins by an invite of node1 and runs
+#   mesh_stop_node 2              # SIGTERM, bounded wait, then SIGKILL
+#   mesh_down                     # stop every node started here
+#
+# Each started daemon's PID is appended to ROOT/pids (the order of starting)
+# and to ROOT/nodeI.pid; its output goes to ROOT/nodeI.log. Every node
+# listens on 127.0.0.1 only, its API on a free port. Every wait is bounded;
+# bounds scale with RESPALDO_TEST_TIMESCALE (default 1).
+
+MESH_SCALE="${RESPALDO_TEST_TIMESCALE:-1}"
+# The nodes' flags: 127.0.0.1 only, free ports; the tests' short heartbeat
+# makes a local mesh settle in seconds.
+MESH_LISTEN=(--listen /ip4/127.0.0.1/tcp/0 --listen /ip4/127.0.0.1/udp/0/quic-v1 --api 127.0.0.1:0)
+MESH_FAST=(--heartbeat 1s)
+
+# mesh_init ROOT: the folder of the mesh (created). Sets ROOT and BIN.
+mesh_init() {
+	ROOT="$1"
+	BIN="$ROOT/respaldo"
+	mkdir -p "$ROOT"
+}
+
+# mesh_build: the respaldo binary into $BIN (from the repository's root).
+mesh_build() {
+	go build -o "$BIN" ./cmd/respaldo
+}
+
+# mesh_scaled SECONDS: SECONDS times RESPALDO_TEST_TIMESCALE, rounded up.
+mesh_scaled() {
+	awk -v t="$1" -v s="$MESH_SCALE" 'BEGIN { v = t * s; printf "%d", (v == int(v)) ? v : int(v) + 1 }'
+}
+
+# mesh_zone I: the zone of node I when three zones take turns.
+mesh_zone() { echo "zone$((($1 - 1) % 3 + 1))"; }
+
+# mesh_dir I: node I's data folder.
+mesh_dir() { echo "$ROOT/node$1"; }
+
+# mesh_pid I: the PID of node I's daemon.
+mesh_pid() { cat "$ROOT/node$1.pid"; }
+
+# mesh_wait_api DIR [SECONDS]: until the node in DIR answers its API (20 s,
+# scaled, by default). Fails if it does not, or if PID (3rd argument) exits.
+mesh_wait_api() {
+	local dir=$1 limit pid=${3:-}
+	limit=$(mesh_scaled "${2:-20}")
+	local deadline=$((SECONDS + limit))
+	while [ "$SECONDS" -le "$deadline" ]; do
+		if timeout -k 1 5 "$BIN" --data "$dir" status >/dev/null 2>&1; then return 0; fi
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			echo "node in $dir exited before answering; see $dir.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "node in $dir did not answer its API within ${limit}s; see $dir.log" >&2
+	return 1
+}
+
+# mesh_started I PID: record node I's daemon.
+mesh_started() {
+	echo "$2" >"$ROOT/node$1.pid"
+	echo "$2" >>"$ROOT/pids"
+}
+
+# mesh_create I ZONE [FLAG...]: node I makes a new mesh (its member's recovery
+# key in ROOT/nodeI.recovery-key) and runs; returns once its API answers.
+mesh_create() {
+	local i=$1 zone=$2 dir
+	shift 2
+	dir=$(mesh_dir "$i")
+	"$BIN" --data "$dir" mesh create --zone "$zone" "${MESH_LISTEN[@]}" "${MESH_FAST[@]}" \
+		--recovery-key-out "$ROOT/node$i.recovery-key" "$@" >/dev/null
+	"$BIN" --data "$dir" node >"$dir.log" 2>&1 &
+	mesh_started "$i" $!
+	mesh_wait_api "$dir" 20 "$(mesh_pid "$i")"
+}
+
+# mesh_invite ZONE [ROLE [TTL [INVITER]]]: an invite from node INVITER
+# (default 1) for a node of ZONE and ROLE (default storage), valid TTL
+# (default 10m).
+mesh_invite() {
+	timeout -k 5 "$(mesh_scaled 60)" "$BIN" --data "$(mesh_dir "${4:-1}")" invite \
+		--zone "$1" --role "${2:-storage}" --ttl "${3:-10m}" 2>/dev/null
+}
+
+# mesh_join I ZONE [FLAG...]: node I joins by an invite of node1 (a new
+# member, its recovery key in ROOT/nodeI.recovery-key, unless FLAG gives
+# --recovery-key-file) and runs; returns once its API answers.
+mesh_join() {
+	local i=$1 zone=$2 inv
+	shift 2
+	inv=$(mesh_invite "$zone") || { echo "node1 made no invite for node$i" >&2; return 1; }
+	mesh_join_with "$i" "$inv" "$@"
+}
+
+# mesh_join_with I INVITE [FLAG...]: node I joins with INVITE and runs;
+# returns once its API answers.
+mesh_join_with() {
+	local i=$1 inv=$2 dir key=()
+	shift 2
+	dir=$(mesh_dir "$i")
+	case " $* " in
+	*" --recovery-key-file "*) ;;
+	*) key=(--recovery-key-out "$ROOT/node$i.recovery-key") ;;
+	esac
+	"$BIN" --data "$dir" join "$inv" "${MESH_LISTEN[@]}" "${MESH_FAST[@]}" "${key[@]}" "$@" >"$dir.log" 2>&1 &
+	mesh_started "$i" $!
+	mesh_wait_api "$dir" 20 "$(mesh_pid "$i")"
+}
+
+# mesh_stop PID...: SIGTERM, wait up to 10 s (scaled) for them to exit, then
+# SIGKILL. Returns 1 if any had to be killed.
+mesh_stop() {
+	[ $# -gt 0 ] || return 0
+	local limit p alive rc=0
+	limit=$(mesh_scaled 10)
+	kill -TERM "$@" 2>/dev/null || true
+	local deadline=$((SECONDS + limit))
+	while [ "$SECONDS" -le "$deadline" ]; do
+		alive=0
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for p in "$@"; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null || true
+			rc=1
+		fi
+	done
+	# Reap them when they are this shell's children (no-op otherwise).
+	for p in "$@"; do wait "$p" 2>/dev/null || true; done
+	return $rc
+}
+
+# mesh_stop_node I: stop node I (mesh_stop) and drop it from ROOT/pids.
+mesh_stop_node() {
+	local pid rc=0
+	pid=$(mesh_pid "$1")
+	mesh_stop "$pid" || rc=1
+	if [ -f "$ROOT/pids" ]; then
+		grep -vx "$pid" "$ROOT/pids" >"$ROOT/pids.new" || true
+		mv "$ROOT/pids.new" "$ROOT/pids"
+	fi
+	rm -f "$ROOT/node$1.pid"
+	return $rc
+}
+
+# mesh_down: stop every node started from ROOT (ROOT/pids) and forget them.
+mesh_down() {
+	[ -f "$ROOT/pids" ] || return 0
+	local pids
+	mapfile -t pids <"$ROOT/pids"
+	mesh_stop "${pids[@]}" || true
+	rm -f "$ROOT/pids" "$ROOT"/node*.pid
+	MESH_STOPPED=${#pids[@]}
+}
