@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -20,13 +21,14 @@ import (
 )
 
 type demoOptions struct {
-	nodes  int
-	source string
-	size   string
-	ec     string
-	seed   uint64
-	keep   bool
-	asJSON bool
+	nodes   int
+	source  string
+	size    string
+	ec      string
+	seed    uint64
+	keep    bool
+	asJSON  bool
+	cpuProf string
 }
 
 // demoReport is what `demo --json` prints.
@@ -83,6 +85,7 @@ Nothing outside the temporary folder is written, nothing is sent beyond
 	f.Uint64Var(&o.seed, "seed", 0, "seed choosing the sample and the lost nodes (0: random, printed)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary folder for inspection")
 	f.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the backup and restore to this file (go tool pprof)")
 	return cmd
 }
 
@@ -140,6 +143,17 @@ func runDemo(ctx context.Context, g *globals, o demoOptions) error {
 	member := m.nodes[0].APIBackend()
 	say("mesh: %d storage nodes live; each stripe coded %s (any %d shards rebuild it)", o.nodes, p, p.K)
 
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	prog := newBackupProgress(g.stderr, false)
 	res, err := member.Backup(ctx, api.BackupRequest{Paths: []string{source}}, prog.updateAPI)
 	if err != nil {
