@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"sync"
 	"time"
 
 	"respaldo/erasure"
@@ -71,4 +72,30 @@ func (l Limits) orDefaults() Limits {
 		l.MaxProofs = d.MaxProofs
 	}
 	return l
+}
+
+// Shard buffers of puts are reused: a holder takes many shards of the same
+// few sizes, and a fresh buffer per put made most of a busy holder's
+// garbage. The store does not keep the bytes it is given.
+var shardBufs sync.Pool // of *[]byte
+
+// maxPooledShard bounds the buffers kept for reuse.
+const maxPooledShard = 16 << 20
+
+func getShardBuf(n int64) *[]byte {
+	if p, ok := shardBufs.Get().(*[]byte); ok {
+		if int64(cap(*p)) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+		shardBufs.Put(p)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func putShardBuf(p *[]byte) {
+	if cap(*p) <= maxPooledShard {
+		shardBufs.Put(p)
+	}
 }

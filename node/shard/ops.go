@@ -34,7 +34,9 @@ func (h *Handler) put(ctx context.Context, req *request, stripe erasure.StripeID
 	if u, err := h.Store.Usage(ctx); err == nil && u.FreeBytes < d.ShardSize {
 		return refuse(ErrNoSpace, fmt.Sprintf("%d bytes free, the shard has %d", u.FreeBytes, d.ShardSize))
 	}
-	data := make([]byte, d.ShardSize)
+	buf := getShardBuf(d.ShardSize)
+	defer putShardBuf(buf)
+	data := *buf
 	if _, err := io.ReadFull(br, data); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return refuseCause(ErrBadRequest, "the stream ended inside the shard bytes", err)
