@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"respaldo/crypto"
+	"respaldo/dht"
 	"respaldo/erasure"
 	"respaldo/node/api"
 	"respaldo/node/backup"
@@ -118,9 +119,16 @@ func (b *backend) Forget(ctx context.Context, req api.ForgetRequest) (api.Forget
 		}
 	}
 	if req.Prune {
+		// The prune keeps what this node's heads need; a head of this
+		// device that never reached the DHT (a node killed in between,
+		// docs/crash.md) goes there first, or the older head there would
+		// point at what the prune deletes.
+		if err := n.headStored(ctx, w, wk); err != nil {
+			return api.ForgetResult{}, fmt.Errorf("prune: %w", err)
+		}
 		// The reader's heads predate the forget: the new head is in the
 		// node's records now, which the reader reads.
-		rep, err := n.prune(ctx, mk, r)
+		rep, err := n.prune(ctx, mk, r, keep)
 		if err != nil {
 			return api.ForgetResult{}, fmt.Errorf("prune: %w", err)
 		}
@@ -130,22 +138,55 @@ func (b *backend) Forget(ctx context.Context, req api.ForgetRequest) (api.Forget
 	return res, nil
 }
 
+// headStored publishes this device's head unless this node's DHT records
+// hold it (or a later one) already.
+func (n *Node) headStored(ctx context.Context, w *backup.Writer, wk *crypto.WriteKeys) error {
+	h, err := w.Head(ctx)
+	if errors.Is(err, backup.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	recs, err := n.dht.StoredHeads(ctx)
+	if err != nil {
+		return err
+	}
+	key := dht.KeyFor(wk.HeadVerifier())
+	for _, rec := range recs {
+		if rec.Key() == key && rec.Seq >= h.Seq {
+			return nil
+		}
+	}
+	if _, err := n.publishHead(ctx, wk, h); err != nil {
+		return fmt.Errorf("%w: this device's head %d is not in the mesh yet, and a prune now could delete what the older one there needs; nothing was pruned: %v", api.ErrUnavailable, h.Seq, err)
+	}
+	return nil
+}
+
 // PruneReport counts what one prune did.
 type PruneReport struct {
 	Marked, Deleted, Unmarked, Waiting, Failed int
 }
 
 // prune runs one round of the two-phase prune over the stripes this node
-// put.
-func (n *Node) prune(ctx context.Context, mk *crypto.MemberKeys, r *backup.Reader) (PruneReport, error) {
+// put. kept are the snapshots this device's writer keeps: besides those of
+// the heads' catalogs, they may hold one of a backup cut off after its
+// catalog entry was recorded and before its head moved, which the next
+// head will list.
+func (n *Node) prune(ctx context.Context, mk *crypto.MemberKeys, r *backup.Reader, kept []backup.CatalogEntry) (PruneReport, error) {
 	var rep PruneReport
 	live, err := r.Snapshots(ctx)
 	if err != nil {
 		return rep, readErr(err)
 	}
-	ids := make([]erasure.StripeID, len(live))
-	for i, e := range live {
-		ids[i] = e.ID
+	ids := make([]erasure.StripeID, 0, len(live)+len(kept))
+	seen := map[erasure.StripeID]bool{}
+	for _, e := range append(live, kept...) {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			ids = append(ids, e.ID)
+		}
 	}
 	needed, err := r.Reachable(ctx, ids)
 	if err != nil {
@@ -165,6 +206,13 @@ func (n *Node) prune(ctx context.Context, mk *crypto.MemberKeys, r *backup.Reade
 	}
 	for _, p := range pending {
 		needed[p] = true // an unfinished backup resumes with them
+	}
+	indexPacks, err := backup.IndexPacks(ctx, kv)
+	if err != nil {
+		return rep, err
+	}
+	for _, p := range indexPacks {
+		needed[p] = true // the next snapshot lists them
 	}
 	recs := n.store.Records()
 	type stripe struct {
@@ -219,6 +267,7 @@ func (n *Node) prune(ctx context.Context, mk *crypto.MemberKeys, r *backup.Reade
 				return rep, err
 			}
 			rep.Marked++
+			crashHit(crashPruneMark) // test-only crash point (crashpoint.go)
 			continue
 		case err != nil:
 			return rep, err
@@ -272,12 +321,32 @@ func (n *Node) deleteStripe(ctx context.Context, mk *crypto.MemberKeys, id erasu
 			}
 		}
 	}
-	if len(c.found) < len(d.Shards) {
-		// Holders that are away keep their shards until a later prune
-		// finds them: the stripe stays marked until then.
-		errs = append(errs, fmt.Errorf("%d of %d shards found", len(c.found), len(d.Shards)))
+	// A shard not found is deleted already if the holder the hint names for
+	// it keeps the stripe's deletion record (a prune cut off half-way, or
+	// one that found a holder away). Holders that are away keep their
+	// shards until a later prune finds them: the stripe stays marked.
+	missing := 0
+	for i := range d.Shards {
+		if len(c.found[i]) == 0 && (i >= len(hinted) || !n.deletedAt(ctx, open, hinted[i], id)) {
+			missing++
+		}
+	}
+	if missing > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d shards neither found nor deleted", missing, len(d.Shards)))
 	}
 	return errors.Join(errs...)
+}
+
+// deletedAt reports whether p answers that the owner deleted stripe id
+// there (it keeps a deletion record).
+func (n *Node) deletedAt(ctx context.Context, open meshblobs.OpenFunc, p peer.ID, id erasure.StripeID) bool {
+	if p == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, _, err := meshblobs.LocateVia(open)(ctx, p, id)
+	return errors.Is(err, shard.ErrDeleted)
 }
 
 func (n *Node) deleteAt(ctx context.Context, open meshblobs.OpenFunc, p peer.ID, d *erasure.Descriptor, i int, secret crypto.DeleteSecret) error {
@@ -291,5 +360,6 @@ func (n *Node) deleteAt(ctx context.Context, open meshblobs.OpenFunc, p peer.ID,
 		_ = s.Reset()
 		return err
 	}
+	crashHit(crashPruneDelete) // test-only crash point (crashpoint.go)
 	return s.Close()
 }

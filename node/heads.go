@@ -153,6 +153,7 @@ func openHead(keys *crypto.MemberKeys, rec dht.HeadRecord) (backup.Head, []byte,
 // head key, sealed to the member. The record is kept on this node too, and
 // maintain republishes it; holders reports how many other nodes hold it.
 func (n *Node) publishHead(ctx context.Context, wk *crypto.WriteKeys, h backup.Head) (holders int, err error) {
+	defer crashAround(crashHeadPublish, crashHeadPublished)() // test-only crash points (crashpoint.go)
 	plain, err := backup.HeadBytes(h)
 	if err != nil {
 		return 0, err

@@ -27,6 +27,7 @@ type memberState struct {
 	busy atomic.Bool
 	mu   sync.Mutex
 	wk   *crypto.WriteKeys
+	sent shardCounters // what its backups sent to holders (crashpoint_metrics.go)
 }
 
 // writeKeys returns the member's write-side keys (DIR/member.keys).
@@ -49,7 +50,7 @@ func (n *Node) writeKeys() (*crypto.WriteKeys, error) {
 
 // kv is where backups keep node-local state: the store's records.
 func (n *Node) kv() backup.KV {
-	return backup.RecordsKV{R: n.store.Records(), NotFound: store.ErrNotFound}
+	return watchKV(backup.RecordsKV{R: n.store.Records(), NotFound: store.ErrNotFound}) // kv-put crash point (crashpoint.go)
 }
 
 // memberKeys turns a request's recovery key into the member's keys. A key
@@ -127,7 +128,7 @@ func (b *backend) Backup(ctx context.Context, req api.BackupRequest, progress fu
 	if progress != nil {
 		opts.Progress = func(pr backup.Progress) { progress(apiProgress(pr)) }
 	}
-	w, err := backup.NewWriter(blobs, n.kv(), wk, opts)
+	w, err := backup.NewWriter(n.watchBlobs(blobs), n.kv(), wk, opts) // shard counters, blob-put crash point (crashpoint.go)
 	if err != nil {
 		return api.BackupResult{}, err
 	}

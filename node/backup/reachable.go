@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"respaldo/crypto"
@@ -101,6 +102,25 @@ func PendingPacks(ctx context.Context, kv KV) ([]erasure.StripeID, error) {
 		return nil
 	})
 	return out, err
+}
+
+// IndexPacks lists the index packs of the write side's index cache, which
+// the next snapshot lists (every segment's): a prune must keep them. Each
+// is in the latest snapshot already, except after a backup cut off between
+// its index commit and its head.
+func IndexPacks(ctx context.Context, kv KV) ([]erasure.StripeID, error) {
+	b, err := kv.Get(ctx, []byte(kvManifest))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var man manifestRecord
+	if err := unmarshal("index manifest", b, &man); err != nil {
+		return nil, err
+	}
+	return man.indexPacks(), nil
 }
 
 // deletedPacks reads the packs MarkDeleted recorded.
