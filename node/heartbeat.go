@@ -18,7 +18,8 @@ import (
 const HeartbeatTopic = "/respaldo/heartbeat/1"
 
 // startGossip starts gossipsub (members only), joins the heartbeat topic
-// with its validator, and subscribes.
+// with its validator, subscribes, and starts the watch on stale
+// connections.
 func (n *Node) startGossip() error {
 	var err error
 	// MembersOnly: pubsub's peer filter decides what a peer is sent, not
@@ -36,8 +37,11 @@ func (n *Node) startGossip() error {
 	if n.topic, err = n.ps.Join(HeartbeatTopic); err != nil {
 		return err
 	}
-	n.sub, err = n.topic.Subscribe()
-	return err
+	if n.sub, err = n.topic.Subscribe(); err != nil {
+		return err
+	}
+	n.watchConns() // connwatch.go: gossipsub sticks to dead connections
+	return nil
 }
 
 // validateHeartbeat accepts a heartbeat only if its author (the key that
