@@ -45,6 +45,10 @@ type halfPipe struct {
 	eof      bool  // the writer closed
 	err      error // reset or closed by the reader
 	rdl, wdl time.Time
+	// rt, wt wake the waiters when rdl, wdl pass: one timer each, made on
+	// the first deadline and reset by the next (a stream sets a deadline
+	// per message).
+	rt, wt *time.Timer
 }
 
 const halfPipeBuffer = 256 << 10
@@ -106,28 +110,59 @@ func (h *halfPipe) write(p []byte) (int, error) {
 }
 
 // setDeadline sets the read or write deadline and wakes the waiters when
-// it passes.
+// it passes (and now, so that they see a deadline moved or lifted).
 func (h *halfPipe) setDeadline(t time.Time, read bool) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	dl, tm := &h.wdl, &h.wt
 	if read {
-		h.rdl = t
-	} else {
-		h.wdl = t
+		dl, tm = &h.rdl, &h.rt
+	}
+	*dl = t
+	h.cond.Broadcast()
+	switch {
+	case t.IsZero() || h.err != nil:
+		if *tm != nil {
+			(*tm).Stop()
+		}
+	case *tm == nil:
+		*tm = time.AfterFunc(time.Until(t), func() { h.deadlinePassed(read) })
+	default:
+		(*tm).Reset(time.Until(t))
+	}
+}
+
+// deadlinePassed is a deadline timer's: it wakes the waiters once the
+// deadline has passed, and waits on if it was moved later meanwhile.
+func (h *halfPipe) deadlinePassed(read bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	dl, tm := h.wdl, h.wt
+	if read {
+		dl, tm = h.rdl, h.rt
+	}
+	if !dl.IsZero() && !h.expired(dl) {
+		tm.Reset(time.Until(dl) + time.Millisecond)
+		return
 	}
 	h.cond.Broadcast()
-	h.mu.Unlock()
-	if !t.IsZero() {
-		time.AfterFunc(time.Until(t)+time.Millisecond, func() {
-			h.mu.Lock()
-			h.cond.Broadcast()
-			h.mu.Unlock()
-		})
+}
+
+// stopTimers: nothing waits on a deadline of a failed pipe.
+func (h *halfPipe) stopTimers() {
+	for _, tm := range []*time.Timer{h.rt, h.wt} {
+		if tm != nil {
+			tm.Stop()
+		}
 	}
 }
 
 func (h *halfPipe) closeWrite() {
 	h.mu.Lock()
 	h.eof = true
+	if h.wt != nil {
+		h.wt.Stop() // no more writes to time out
+	}
 	h.cond.Broadcast()
 	h.mu.Unlock()
 }
@@ -138,6 +173,7 @@ func (h *halfPipe) fail(err error) {
 		h.err = err
 	}
 	h.buf = nil
+	h.stopTimers()
 	h.cond.Broadcast()
 	h.mu.Unlock()
 }
