@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"time"
 
 	"respaldo/crypto"
@@ -100,8 +101,14 @@ func (n *Node) blobs(keys *crypto.MemberKeys) (*meshblobs.Blobs, error) {
 	c.Hints, c.Providers, c.Locate = n.store.Records(), n.dht, meshblobs.LocateVia(open)
 	c.NotFound, c.Log = backup.ErrNotFound, n.log
 	c.UploadLimit = n.cfg.LimitUpload // --limit-upload: shard puts throttled (meshblobs/upload.go)
+	// Packs in flight are kept here until recorded, so a backup a crash
+	// cut off is finished rather than sent again (meshblobs/journal.go).
+	c.Journal = n.journalDir()
 	return meshblobs.New(c)
 }
+
+// journalDir is the folder of the member's put journal.
+func (n *Node) journalDir() string { return filepath.Join(n.dir, "inflight") }
 
 // heldShards lists the shards this node holds, as the Announcer takes them.
 func (n *Node) heldShards(ctx context.Context) ([]meshblobs.HeldShard, error) {

@@ -189,14 +189,40 @@ func (w *watchedBlobs) Put(ctx context.Context, blob []byte, s erasure.Secrets) 
 	if err != nil {
 		return id, err
 	}
+	w.noteStripe(id, len(blob))
+	crashHit(crashBlobPut)
+	return id, nil
+}
+
+// PutJournaled is Put through the journal (backup.JournalStore), with the
+// same counts; the blob-put crash point comes after every holder's
+// acknowledgement and before the writer records the pack, as with Put.
+func (w *watchedBlobs) PutJournaled(ctx context.Context, blob []byte, s erasure.Secrets, note []byte, done func(erasure.StripeID) error) (erasure.StripeID, error) {
+	id, err := w.Blobs.PutJournaled(ctx, blob, s, note, func(id erasure.StripeID) error {
+		w.account()
+		w.noteStripe(id, len(blob))
+		crashHit(crashBlobPut)
+		return done(id)
+	})
+	w.account()
+	return id, err
+}
+
+// ResumePuts is the journal's resume, with the same counts.
+func (w *watchedBlobs) ResumePuts(ctx context.Context, done func(erasure.StripeID, []byte) error) (int, int64, error) {
+	n, saved, err := w.Blobs.ResumePuts(ctx, done)
+	w.account()
+	return n, saved, err
+}
+
+// noteStripe records a put stripe's shard bytes for the crash harness.
+func (w *watchedBlobs) noteStripe(id erasure.StripeID, blobLen int) {
 	if c := crash; c != nil {
-		size := (int64(len(blob)) + int64(w.k) - 1) / int64(w.k) // a shard: ceil(Size/K) (erasure)
+		size := (int64(blobLen) + int64(w.k) - 1) / int64(w.k) // a shard: ceil(Size/K) (erasure)
 		c.mu.Lock()
 		c.stripes[id] = size * int64(w.total)
 		c.mu.Unlock()
 	}
-	crashHit(crashBlobPut)
-	return id, nil
 }
 
 // account adds what the Blobs counted since the last call to the node's

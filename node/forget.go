@@ -78,10 +78,7 @@ func (b *backend) Forget(ctx context.Context, req api.ForgetRequest) (api.Forget
 	var r *backup.Reader
 	var mk *crypto.MemberKeys
 	if !req.RecoveryKey.IsZero() {
-		if mk, _, err = n.memberKeys(req.RecoveryKey); err != nil {
-			return api.ForgetResult{}, err
-		}
-		if r, err = n.reader(ctx, req.RecoveryKey); err != nil {
+		if r, mk, err = n.reader(ctx, req.RecoveryKey); err != nil {
 			return api.ForgetResult{}, err
 		}
 		all, err := r.Catalogs(ctx)
@@ -206,6 +203,13 @@ func (n *Node) prune(ctx context.Context, mk *crypto.MemberKeys, r *backup.Reade
 	}
 	for _, p := range pending {
 		needed[p] = true // an unfinished backup resumes with them
+	}
+	journaled, err := meshblobs.Journaled(n.journalDir())
+	if err != nil {
+		return rep, err
+	}
+	for _, p := range journaled {
+		needed[p] = true // the next backup finishes their puts
 	}
 	indexPacks, err := backup.IndexPacks(ctx, kv)
 	if err != nil {

@@ -8,11 +8,19 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"respaldo/crypto"
+	"respaldo/erasure"
 	"respaldo/node/api"
 	"respaldo/node/backup"
+	"respaldo/node/mesh"
+	"respaldo/node/meshblobs"
+	"respaldo/node/placement"
+	"respaldo/node/roster"
 	"respaldo/node/store"
 )
 
@@ -76,15 +84,15 @@ func (n *Node) memberKeys(rk api.RecoveryKey) (*crypto.MemberKeys, backup.KV, er
 }
 
 // reader returns a Reader for the member of rk, its heads refreshed from
-// the mesh.
-func (n *Node) reader(ctx context.Context, rk api.RecoveryKey) (*backup.Reader, error) {
+// the mesh, and the member's keys (derived once: it is slow).
+func (n *Node) reader(ctx context.Context, rk api.RecoveryKey) (*backup.Reader, *crypto.MemberKeys, error) {
 	mk, kv, err := n.memberKeys(rk)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b, err := n.blobs(mk)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	devices, answered, err := n.refreshHeads(ctx, mk, kv)
 	n.log.Debug("heads refreshed", "devices", devices, "nodes_answered", answered, "err", err)
@@ -93,10 +101,10 @@ func (n *Node) reader(ctx context.Context, rk api.RecoveryKey) (*backup.Reader, 
 		var any bool
 		_ = kv.Iterate(ctx, backup.HeadKey(""), func(_, _ []byte) error { any = true; return errStop })
 		if !any {
-			return nil, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+			return nil, nil, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
 		}
 	}
-	return backup.NewReader(b, kv, mk), nil
+	return backup.NewReader(b, kv, mk), mk, nil
 }
 
 var errStop = errors.New("stop")
@@ -149,10 +157,7 @@ func (b *backend) Backup(ctx context.Context, req api.BackupRequest, progress fu
 	} else {
 		n.log.Info("backup done", "snapshot", sum.SnapshotID, "head_seq", sum.Head.Seq, "head_holders", holders)
 	}
-	tol := blobs.Stats().MinToleratesLosses
-	if tol < 0 {
-		tol = p.M
-	}
+	tol := n.toleratesLosses(ctx, sum.Stripes, p)
 	res := api.BackupResult{
 		SnapshotID: sum.SnapshotID.String(), Files: sum.Files, Bytes: sum.Bytes, NewBytes: sum.NewBytes,
 		Duration: sum.Duration.Seconds(), ToleratesLosses: tol,
@@ -161,6 +166,58 @@ func (b *backend) Backup(ctx context.Context, req api.BackupRequest, progress fu
 		res.Skipped = append(res.Skipped, api.Skipped{Path: s.Path, Error: s.Err})
 	}
 	return res, nil
+}
+
+// toleratesLosses is the fewest peer losses any of the stripes survives,
+// as their placement (the holder hints of this node's records) says,
+// counting only the holders live now (this node, and peers heard from
+// within the live window): placement.ToleratesLosses, that is live holders
+// − k when each holds one shard, and -1 for a stripe with fewer than k
+// live. A stripe whose placement this node does not know counts as 0. It
+// covers every stripe a snapshot needs, not only those its backup put: a
+// backup of nothing new puts only its snapshot and catalog.
+func (n *Node) toleratesLosses(ctx context.Context, stripes []erasure.StripeID, p erasure.Params) int {
+	if len(stripes) == 0 {
+		return p.M
+	}
+	live := map[peer.ID]bool{n.self: true}
+	for _, c := range n.candidates() {
+		if c.Live && c.Role == roster.RoleStorage {
+			if id, err := peer.Decode(string(c.ID)); err == nil {
+				live[id] = true
+			}
+		}
+	}
+	recs := n.store.Records()
+	least := p.M
+	for _, id := range stripes {
+		key := []byte(meshblobs.HintPrefix + id.String())
+		v, err := recs.Get(ctx, key)
+		var d *erasure.Descriptor
+		var holders []peer.ID
+		if err == nil {
+			_, d, holders, err = meshblobs.DecodeHint(key, v)
+		}
+		if err != nil {
+			n.log.Warn("backup: no placement known for a stripe of the snapshot; counting it as tolerating no loss", "stripe", id, "err", err)
+			least = min(least, 0)
+			continue
+		}
+		least = min(least, liveTolerance(holders, d.Params().K, live))
+	}
+	return least
+}
+
+// liveTolerance is placement.ToleratesLosses over the holders that live
+// says are up.
+func liveTolerance(holders []peer.ID, k int, live map[peer.ID]bool) int {
+	hs := make([]mesh.PeerID, len(holders))
+	for i, h := range holders {
+		if h != "" && live[h] {
+			hs[i] = mesh.PeerID(h.String())
+		}
+	}
+	return placement.ToleratesLosses(hs, k)
 }
 
 func apiProgress(pr backup.Progress) api.Progress {
@@ -189,19 +246,11 @@ func (b *backend) Snapshots(ctx context.Context, req api.SnapshotsRequest) ([]ap
 		if err != nil {
 			return nil, err
 		}
-		blobs, err := n.blobs(nil)
-		if err != nil {
-			return nil, err
-		}
-		w, err := backup.NewWriter(blobs, n.kv(), wk, backup.Options{})
-		if err != nil {
-			return nil, err
-		}
-		if es, err = w.Snapshots(ctx); err != nil {
+		if es, err = backup.KnownSnapshots(ctx, n.kv(), wk); err != nil {
 			return nil, err
 		}
 	} else {
-		r, err := n.reader(ctx, req.RecoveryKey)
+		r, _, err := n.reader(ctx, req.RecoveryKey)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +277,7 @@ func orEmpty(s []string) []string {
 
 // Ls lists a directory of a snapshot (its root by default).
 func (b *backend) Ls(ctx context.Context, req api.LsRequest) ([]api.LsEntry, error) {
-	r, err := b.n.reader(ctx, req.RecoveryKey)
+	r, _, err := b.n.reader(ctx, req.RecoveryKey)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +299,7 @@ func (b *backend) Ls(ctx context.Context, req api.LsRequest) ([]api.LsEntry, err
 // Restore writes a snapshot into req.Target on this machine.
 func (b *backend) Restore(ctx context.Context, req api.RestoreRequest) (api.RestoreResult, error) {
 	start := time.Now()
-	r, err := b.n.reader(ctx, req.RecoveryKey)
+	r, _, err := b.n.reader(ctx, req.RecoveryKey)
 	if err != nil {
 		return api.RestoreResult{}, err
 	}
@@ -259,6 +308,10 @@ func (b *backend) Restore(ctx context.Context, req api.RestoreRequest) (api.Rest
 		return api.RestoreResult{}, readErr(err)
 	}
 	sum, err := r.Restore(ctx, e.ID, req.Target, backup.RestoreOptions{Overwrite: req.Overwrite, Include: req.Include})
+	if errors.Is(err, syscall.ENOSPC) {
+		// The error names the file cut short; say what is left.
+		err = fmt.Errorf("%w (files not finished were removed; those restored are whole)", err)
+	}
 	if err != nil {
 		return api.RestoreResult{}, readErr(err)
 	}

@@ -15,6 +15,17 @@
 # and to ROOT/nodeI.pid; its output goes to ROOT/nodeI.log. Every node
 # listens on 127.0.0.1 only, its API on a free port. Every wait is bounded;
 # bounds scale with RESPALDO_TEST_TIMESCALE (default 1).
+#
+# The process-level tests (test-e2e.sh, test-crash.sh) share their setup:
+#
+#   mesh_test_init NAME KEEP_VAR  # ROOT=/tmp/respaldo-test-NAME.XXXXXX; on exit
+#                                 # (or INT, TERM) every node is stopped, every
+#                                 # mesh_tmpfs unmounted, and ROOT removed unless
+#                                 # the variable named KEEP_VAR is set
+#   mesh_build_tools              # ROOT/respaldo and ROOT/gen-data
+#   mesh_tmpfs DIR SIZE           # a tmpfs of SIZE at DIR (root on Linux), or 1
+#   pass/fail/skip/note TEXT      # result lines; counted in passed, failed, skipped
+#   jnum/jstr/jall/has_key        # JSON without jq
 
 MESH_SCALE="${RESPALDO_TEST_TIMESCALE:-1}"
 # The nodes' flags: 127.0.0.1 only, free ports; the tests' short heartbeat
@@ -165,3 +176,59 @@ mesh_down() {
 	rm -f "$ROOT/pids" "$ROOT"/node*.pid
 	MESH_STOPPED=${#pids[@]}
 }
+
+# --- the process-level tests' shared setup ------------------------------------
+
+# mesh_test_init NAME KEEP_VAR: the test's folder (ROOT, in /tmp) and its
+# exit trap (mesh_test_cleanup). Resets the result counters.
+mesh_test_init() {
+	MESH_KEEP_VAR=$2
+	MESH_MOUNTS=()
+	passed=0 failed=0 skipped=0
+	mesh_init "$(mktemp -d "/tmp/respaldo-test-$1.XXXXXX")"
+	trap mesh_test_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# mesh_test_cleanup: the EXIT trap of mesh_test_init; keeps the exit status.
+mesh_test_cleanup() {
+	local rc=$? m
+	mesh_down >/dev/null 2>&1 || true
+	for m in "${MESH_MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "could not unmount $m" >&2
+	done
+	if [ -n "${!MESH_KEEP_VAR:-}" ]; then
+		echo "kept $ROOT"
+	else
+		rm -rf "$ROOT"
+	fi
+	exit $rc
+}
+
+# mesh_build_tools: ROOT/respaldo (mesh_build) and ROOT/gen-data.
+mesh_build_tools() {
+	mesh_build && go build -o "$ROOT/gen-data" ./scripts/gen-data
+}
+
+# mesh_tmpfs DIR SIZE: mount a tmpfs of SIZE (bytes, or with k/m/g) at DIR
+# (created), unmounted by mesh_test_cleanup. Returns 1, mounting nothing,
+# where that cannot be done (not root, not Linux, no permission).
+mesh_tmpfs() {
+	[ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ] || return 1
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2" tmpfs "$1" 2>/dev/null || return 1
+	MESH_MOUNTS+=("$1")
+}
+
+pass() { echo "PASS  $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL  $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP  $*"; skipped=$((skipped + 1)); }
+note() { echo "      $*"; }
+
+# JSON without jq: the first number or string of KEY in JSON text (compact
+# or indented), every value of KEY (one per line), whether KEY has a value.
+jnum() { grep -o "\"$1\": *-\{0,1\}[0-9][0-9.eE+-]*" <<<"$2" | head -n 1 | sed 's/.*: *//'; }
+jstr() { grep -o "\"$1\": *\"[^\"]*\"" <<<"$2" | head -n 1 | sed 's/.*: *"//; s/"$//'; }
+jall() { grep -o "\"$1\": *\"\{0,1\}[^\",]*" <<<"$2" | sed 's/.*: *"\{0,1\}//'; }
+has_key() { grep -q "\"$1\": *[^ ]" <<<"$2"; }

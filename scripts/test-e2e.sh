@@ -19,7 +19,11 @@
 #   7. restore from nothing: with the member's node stopped too, a fresh
 #      folder joins (an invite made earlier by a storage node) with the
 #      recovery key, lists both snapshots and restores the same tree;
-#   8. bad input, one line and exit 1 each: an unknown snapshot, a target
+#   8. a disk that fills up during a restore (a small tmpfs; root on Linux,
+#      else SKIP): exit 1, one line naming the file cut short and "no space
+#      left on device", and every file left in the target is whole (the
+#      bytes of its source) — no temporary, nothing cut short;
+#   9. bad input, one line and exit 1 each: an unknown snapshot, a target
 #      that is not empty, another member's recovery key.
 #
 #   bash scripts/test-e2e.sh
@@ -35,20 +39,7 @@ unset RESPALDO_DATA RESPALDO_RECOVERY_KEY_FILE
 
 SIZE="${E2E_SIZE:-40MiB}"
 T0=$SECONDS
-mesh_init "$(mktemp -d /tmp/respaldo-test-e2e.XXXXXX)"
-cleanup() {
-	local rc=$?
-	mesh_down >/dev/null 2>&1 || true
-	if [ -n "${E2E_KEEP:-}" ]; then
-		echo "kept $ROOT"
-	else
-		rm -rf "$ROOT"
-	fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+mesh_test_init e2e E2E_KEEP
 
 # The member's node is node1; the storage nodes node2..node7; node8 is the
 # member's new machine when restoring from nothing.
@@ -57,10 +48,6 @@ STORAGE=(2 3 4 5 6 7)
 FRESH=8
 KEY="$ROOT/node$MEMBER.recovery-key"
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS  $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL  $*"; failed=$((failed + 1)); }
-skip() { echo "SKIP  $*"; skipped=$((skipped + 1)); }
 # die: a failure after which nothing else can be checked.
 die() {
 	fail "$*"
@@ -94,11 +81,6 @@ rsp_long() {
 	shift
 	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
 }
-
-# JSON without jq: the first value of KEY in JSON text (compact or indented).
-jnum() { grep -o "\"$1\": *-\{0,1\}[0-9][0-9.eE+-]*" <<<"$2" | head -n 1 | sed 's/.*: *//'; }
-jstr() { grep -o "\"$1\": *\"[^\"]*\"" <<<"$2" | head -n 1 | sed 's/.*: *"//; s/"$//'; }
-has_key() { grep -q "\"$1\": *[^ ]" <<<"$2"; }
 
 # refusal WHAT PATTERN I ARG...: the CLI on node I must exit 1 with exactly
 # one line on stderr that matches PATTERN (an extended regex, any case).
@@ -167,8 +149,7 @@ compare_trees() {
 
 # --- 1. the mesh -----------------------------------------------------------
 t=$SECONDS
-mesh_build || die "go build ./cmd/respaldo failed"
-go build -o "$ROOT/gen-data" ./scripts/gen-data || die "go build ./scripts/gen-data failed"
+mesh_build_tools || die "go build of respaldo or gen-data failed"
 timed "build respaldo and gen-data" $((SECONDS - t))
 
 t=$SECONDS
@@ -377,7 +358,50 @@ else
 	compare_trees "restored tree (from nothing) = source" "$SRC" "$R2/$(basename "$SRC")"
 fi
 
-# --- 8. bad input ---------------------------------------------------------
+# --- 8. a disk that fills up during a restore ------------------------------
+DISK="$ROOT/small-disk"
+disk_size=$((src_bytes / 4 / 4096 * 4096))
+if ! mesh_tmpfs "$DISK" "$disk_size"; then
+	skip "restore onto a disk that fills up: cannot mount a tmpfs here (needs root on Linux)"
+else
+	R3="$DISK/restore"
+	rc=0
+	err=$(rsp_long "$FRESH" restore latest --target "$R3" --recovery-key-file "$KEY" 2>&1 >/dev/null) || rc=$?
+	named=$(grep -o "$R3/[^:]*" <<<"$err" | head -n 1 || true)
+	if [ "$rc" != 1 ]; then
+		fail "restore onto a $disk_size-byte disk (source $src_bytes bytes): exit $rc, want 1 (${err:-no output})"
+	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
+		fail "restore onto a disk that fills up: more than one line: $err"
+	elif ! grep -q "no space left on device" <<<"$err" || [ -z "$named" ] || grep -q '\.part' <<<"$err"; then
+		fail "restore onto a disk that fills up: the line does not name the file and say 'no space left on device': $err"
+	elif [ -e "$named" ]; then
+		fail "restore onto a disk that fills up: the file cut short is there under its name: $named"
+	else
+		pass "restore onto a disk that fills up: $(sed "s|$ROOT/||g" <<<"$err")"
+	fi
+	# Every file left in the target must be whole.
+	whole=0 bad=""
+	while IFS= read -r -d '' f; do
+		rel=${f#"$R3/$(basename "$SRC")/"}
+		if [ "$rel" = "$f" ] || [ ! -f "$SRC/$rel" ] || [ -L "$SRC/$rel" ]; then
+			bad="$bad ${f#"$R3/"} (not in the source)"
+		elif ! cmp -s "$f" "$SRC/$rel"; then
+			bad="$bad ${f#"$R3/"} ($(stat -c %s "$f") of $(stat -c %s "$SRC/$rel") bytes, not its source's)"
+		else
+			whole=$((whole + 1))
+		fi
+	done < <(find "$R3" -type f -print0 2>/dev/null)
+	total=$(find "$SRC" -type f | wc -l)
+	if [ -n "$bad" ]; then
+		fail "restore onto a disk that fills up left files that are not whole:$bad"
+	elif [ "$whole" -ge "$total" ]; then
+		fail "restore onto a disk that fills up: all $total files are there; the disk did not fill up"
+	else
+		pass "restore onto a disk that fills up: the $whole files left of $total are whole, no temporary left"
+	fi
+fi
+
+# --- 9. bad input ---------------------------------------------------------
 refusal "restore of a snapshot that does not exist" "not found|no snapshot|does not exist" \
 	"$FRESH" restore 0123456789abcdef0123 --target "$ROOT/bad-id" --recovery-key-file "$KEY"
 mkdir -p "$ROOT/not-empty"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"respaldo/crypto"
 	"respaldo/erasure"
 )
 
@@ -64,9 +65,20 @@ func (w *Writer) Snapshots(ctx context.Context) ([]CatalogEntry, error) {
 	return live(es), err
 }
 
+// KnownSnapshots is Writer.Snapshots without a Writer (nor a BlobStore):
+// the snapshots the device of keys knows, from kv alone.
+func KnownSnapshots(ctx context.Context, kv KV, keys *crypto.WriteKeys) ([]CatalogEntry, error) {
+	es, err := known(ctx, kv, keys)
+	return live(es), err
+}
+
 // known returns the catalog entries this device knows, tombstones included.
 func (w *Writer) known(ctx context.Context) ([]CatalogEntry, error) {
-	b, err := w.kv.Get(ctx, []byte(kvCatalogPrefix+w.keys.Device()))
+	return known(ctx, w.kv, w.keys)
+}
+
+func known(ctx context.Context, kv KV, keys *crypto.WriteKeys) ([]CatalogEntry, error) {
+	b, err := kv.Get(ctx, []byte(kvCatalogPrefix+keys.Device()))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

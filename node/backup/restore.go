@@ -48,9 +48,13 @@ type RestoreSummary struct {
 // byte: contents, modes, mtimes (of symlinks too where the OS allows;
 // of directories after their children), ownership when run as root.
 // Each file is written under a temporary name in its directory and renamed
-// when complete, so a file that has its name is whole; on error the
-// temporary files are removed. Packs are fetched once each, Workers at a
-// time, and every chunk is checked against its ID.
+// when complete (its owner and mode set), so a file that has its name is
+// whole: a restore cut short (a full disk, a lost mesh, a cancel) leaves
+// only whole files, and the temporary files of the others are removed.
+// Errors of writing an entry name the entry, not its temporary
+// ("backup: restore /t/a/b: write: no space left on device"). Packs are
+// fetched once each, Workers at a time, and every chunk is checked against
+// its ID.
 func (r *Reader) Restore(ctx context.Context, snap erasure.StripeID, target string, o RestoreOptions) (*RestoreSummary, error) {
 	start := time.Now()
 	for _, p := range o.Include {
@@ -220,18 +224,34 @@ func (rs *restorer) mkdir(a string) error {
 	switch {
 	case err == nil && fi.IsDir():
 		// Overwrite: reuse it, writable until its mode is set at the end.
-		return os.Chmod(a, fi.Mode().Perm()|0o700)
+		if err := os.Chmod(a, fi.Mode().Perm()|0o700); err != nil {
+			return entryErr(a, err)
+		}
+		return nil
 	case err == nil:
 		if err := os.Remove(a); err != nil {
-			return fmt.Errorf("backup: restore: %w", err)
+			return entryErr(a, err)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	if err := os.Mkdir(a, 0o700); err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	return nil
+}
+
+// entryErr is an error of restoring the entry at a. It names a, not the
+// temporary the entry was being written under, and keeps the operation and
+// the cause: "backup: restore /t/a/b: write: no space left on device".
+func entryErr(a string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("backup: restore %s: %s: %w", a, pe.Op, pe.Err)
+	}
+	if le, ok := errors.AsType[*os.LinkError](err); ok {
+		return fmt.Errorf("backup: restore %s: %s: %w", a, le.Op, le.Err)
+	}
+	return fmt.Errorf("backup: restore %s: %w", a, err)
 }
 
 // notDir fails if a directory is where a file or symlink goes.
@@ -251,7 +271,7 @@ func tempName(a string) string {
 func (rs *restorer) symlink(a string, n *node) error {
 	tmp := tempName(a)
 	if err := os.Symlink(string(n.Target), tmp); err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	err := lchown(tmp, n.UID, n.GID)
 	if err == nil {
@@ -259,10 +279,10 @@ func (rs *restorer) symlink(a string, n *node) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	if err := lutimes(a, n.MTime); err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	rs.sum.Symlinks++
 	return nil
@@ -273,11 +293,11 @@ func (rs *restorer) planFile(a string, n *node) error {
 	f := &rfile{abs: a, tmp: tempName(a), n: n}
 	h, err := os.OpenFile(f.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	rs.files = append(rs.files, f)
 	if err := h.Close(); err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(a, err)
 	}
 	ids := n.chunkIDs()
 	var off int64

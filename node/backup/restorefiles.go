@@ -41,6 +41,9 @@ func (rs *restorer) writePack(ctx context.Context, pid erasure.StripeID, pieces 
 	var raw, scratch []byte
 	var last crypto.ChunkID
 	for i, pc := range pieces {
+		if err := ctx.Err(); err != nil {
+			return err // another pack failed (a full disk): stop writing
+		}
 		if i == 0 || pc.e.ID != last {
 			if raw, err = rs.r.chunkFrom(p, pc.e, scratch); err != nil {
 				return fmt.Errorf("backup: restore %s: %w", pc.f.abs, err)
@@ -63,17 +66,19 @@ func (rs *restorer) writePack(ctx context.Context, pid erasure.StripeID, pieces 
 	return ctx.Err()
 }
 
+// writeAt writes b at off in f's temporary. A short write (a full disk)
+// is an error naming the file; the temporary goes in cleanup.
 func (f *rfile) writeAt(b []byte, off int64) error {
 	h, err := os.OpenFile(f.tmp, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(f.abs, err)
 	}
 	_, err = h.WriteAt(b, off)
 	if cerr := h.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(f.abs, err)
 	}
 	return nil
 }
@@ -93,7 +98,7 @@ func (rs *restorer) finishFile(f *rfile) error {
 		err = lutimes(f.abs, n.MTime)
 	}
 	if err != nil {
-		return fmt.Errorf("backup: restore: %w", err)
+		return entryErr(f.abs, err)
 	}
 	rs.nfiles.Add(1)
 	return nil
@@ -111,7 +116,7 @@ func (rs *restorer) finishDirs() error {
 			err = lutimes(d.abs, d.n.MTime)
 		}
 		if err != nil {
-			return fmt.Errorf("backup: restore: %w", err)
+			return entryErr(d.abs, err)
 		}
 	}
 	rs.sum.Dirs = int64(len(rs.dirs))

@@ -34,7 +34,8 @@ type run struct {
 	idKey crypto.ChunkIDKey
 
 	seenMu sync.Mutex
-	seen   map[crypto.ChunkID]struct{} // chunks claimed by this run
+	seen   map[crypto.ChunkID]struct{}   // chunks claimed by this run
+	reused map[erasure.StripeID]struct{} // packs of chunks found in the index
 
 	sealedMu sync.Mutex
 	sealed   []packRef          // entries of the packs put by this run
@@ -92,6 +93,7 @@ func newRun(w *Writer, c *cache, o *BackupOptions) *run {
 	return &run{
 		w: w, c: c, o: o, idKey: w.keys.ChunkIDKey(),
 		seen:     make(map[crypto.ChunkID]struct{}),
+		reused:   make(map[erasure.StripeID]struct{}),
 		inflight: semaphore.NewWeighted(inflightBytes / pageSize),
 		packCap:  packCap,
 		packBufs: fixedBufs{size: packCap, max: w.opts.Uploads + 1},
@@ -104,9 +106,13 @@ func newRun(w *Writer, c *cache, o *BackupOptions) *run {
 }
 
 // claim reports whether id is new: not in the index and not yet claimed by
-// this run. The first caller for an ID stores it; the others skip it.
+// this run. The first caller for an ID stores it; the others skip it. The
+// pack of a chunk found in the index is noted: the snapshot needs it.
 func (r *run) claim(id crypto.ChunkID) bool {
-	if r.c.idx.has(id) {
+	if pack, _, ok := r.c.idx.lookup(id); ok {
+		r.seenMu.Lock()
+		r.reused[pack] = struct{}{}
+		r.seenMu.Unlock()
 		return false
 	}
 	r.seenMu.Lock()
@@ -116,6 +122,21 @@ func (r *run) claim(id crypto.ChunkID) bool {
 	}
 	r.seen[id] = struct{}{}
 	return true
+}
+
+// stripes returns every stripe the snapshot of this run needs besides its
+// index packs and records: the packs it put and those it reused.
+func (r *run) stripes() []erasure.StripeID {
+	r.seenMu.Lock()
+	out := make([]erasure.StripeID, 0, len(r.reused)+len(r.putPacks))
+	for id := range r.reused {
+		out = append(out, id)
+	}
+	r.seenMu.Unlock()
+	r.sealedMu.Lock()
+	out = append(out, r.putPacks...)
+	r.sealedMu.Unlock()
+	return out
 }
 
 func (r *run) skip(path string, err error) {
@@ -249,7 +270,24 @@ func (r *run) putPack(ctx context.Context, p sealedPack, pending bool) (erasure.
 	if err != nil {
 		return erasure.StripeID{}, err
 	}
-	id, err := r.w.store.Put(ctx, p.blob, s)
+	var id erasure.StripeID
+	if js, ok := r.w.store.(JournalStore); ok && pending {
+		// Journaled: the pack is recorded (done) before the journal
+		// lets go of it, so a crash at any point leaves it either to
+		// be finished by the next run or known to it.
+		var note []byte
+		if note, err = pendingNote(p.entries); err != nil {
+			return erasure.StripeID{}, err
+		}
+		id, err = js.PutJournaled(ctx, p.blob, s, note, func(id erasure.StripeID) error {
+			return putPending(ctx, r.w.kv, id, p.entries)
+		})
+	} else {
+		id, err = r.w.store.Put(ctx, p.blob, s)
+		if err == nil && pending {
+			err = putPending(ctx, r.w.kv, id, p.entries)
+		}
+	}
 	if err != nil {
 		return erasure.StripeID{}, fmt.Errorf("backup: store pack: %w", err)
 	}
@@ -257,9 +295,6 @@ func (r *run) putPack(ctx context.Context, p sealedPack, pending bool) (erasure.
 	r.packs.Add(1)
 	r.packBufs.put(p.blob)
 	if pending {
-		if err := putPending(ctx, r.w.kv, id, p.entries); err != nil {
-			return erasure.StripeID{}, err
-		}
 		r.sealedMu.Lock()
 		for _, e := range p.entries {
 			r.sealed = append(r.sealed, packRef{id, e})

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -105,6 +107,16 @@ type Summary struct {
 	Packs       int              `json:"packs"`
 	Duration    time.Duration    `json:"duration"`
 	Skipped     []SkippedFile    `json:"skipped,omitempty"`
+	// ResumedPacks counts the packs a cut-off run had in flight that this
+	// one finished from the store's journal; ResumedShardBytes, the shard
+	// bytes of theirs that holders had acknowledged and were not sent
+	// again (JournalStore).
+	ResumedPacks      int   `json:"resumed_packs,omitempty"`
+	ResumedShardBytes int64 `json:"resumed_shard_bytes,omitempty"`
+	// Stripes lists, sorted, every stripe a restore of the snapshot reads,
+	// whichever backup put it: its data and tree packs (new and reused),
+	// the index packs, the snapshot record and the catalog of Head.
+	Stripes []erasure.StripeID `json:"-"`
 }
 
 // SkippedFile is a file or directory that could not be read and is not in
@@ -183,6 +195,10 @@ func (w *Writer) Backup(ctx context.Context, paths []string, o BackupOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	resumed, saved, err := w.resumePuts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c, err := loadCache(ctx, w.kv, w.store)
 	if err != nil {
 		return nil, err
@@ -210,10 +226,13 @@ func (w *Writer) Backup(ctx context.Context, paths []string, o BackupOptions) (*
 		return nil, err
 	}
 	r.reportDone(start)
+	stripes := append(append(r.stripes(), indexPacks...), snap.ID, head.Catalog)
+	slices.SortFunc(stripes, func(a, b erasure.StripeID) int { return bytes.Compare(a[:], b[:]) })
 	return &Summary{
 		SnapshotID: snap.ID, Head: head, Files: snap.Files, Dirs: snap.Dirs, Bytes: snap.Bytes,
 		NewBytes: r.newBytes.Load(), StoredBytes: r.stored.Load(), Packs: int(r.packs.Load()),
-		Duration: w.opts.Now().Sub(start), Skipped: r.skippedList(),
+		Duration: w.opts.Now().Sub(start), Skipped: r.skippedList(), Stripes: slices.Compact(stripes),
+		ResumedPacks: resumed, ResumedShardBytes: saved,
 	}, nil
 }
 

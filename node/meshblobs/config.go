@@ -113,6 +113,11 @@ type Config struct {
 	// over all its shards and concurrent Puts of this Blobs (upload.go);
 	// 0: no limit, else at least MinUploadLimit.
 	UploadLimit int64
+	// Journal, when set, is the folder of the put journal (journal.go):
+	// PutJournaled keeps each blob there until it is placed, so that
+	// ResumePuts finishes a put a crash cut off instead of sending its
+	// acknowledged shards again. "": no journal.
+	Journal string
 	// Log receives debug lines; nil discards them.
 	Log *slog.Logger
 }

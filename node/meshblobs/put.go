@@ -30,20 +30,53 @@ func (b *Blobs) Put(ctx context.Context, blob []byte, s erasure.Secrets) (erasur
 	if err != nil {
 		return erasure.StripeID{}, fmt.Errorf("meshblobs: put: %w", err)
 	}
+	if err := b.putShards(ctx, d, shards, nil, nil); err != nil {
+		return erasure.StripeID{}, err
+	}
+	b.stats.blobBytesPut.Add(int64(len(blob)))
+	return d.ID(), nil
+}
+
+// putShards places and sends a stripe's shards. pinned, if not nil, names
+// the holders that already acknowledged some shards (a resumed put,
+// journal.go): those are not sent again and stay where they are; "" marks
+// a shard still to send. acked, if not nil, is called after each holder's
+// acknowledgement.
+func (b *Blobs) putShards(ctx context.Context, d *erasure.Descriptor, shards [][]byte, pinned []mesh.PeerID, acked func(i int, holder mesh.PeerID)) error {
 	id := d.ID()
 	cands := b.cfg.Peers()
-	plan, err := placement.Place(id, b.cfg.Params, placeSize(d), b.self, cands)
+	var plan placement.Plan
+	var err error
+	if pinned == nil {
+		plan, err = placement.Place(id, b.cfg.Params, placeSize(d), b.self, cands)
+	} else {
+		plan, err = placement.Fill(id, d.Params(), placeSize(d), b.self, cands, pinned)
+	}
 	if err != nil {
-		return erasure.StripeID{}, fmt.Errorf("meshblobs: put stripe %v: %w", id, err)
+		return fmt.Errorf("meshblobs: put stripe %v: %w", id, err)
 	}
 	p := &putter{b: b, d: d, id: id, shards: shards, cands: cands,
 		holders: plan.Holders, failed: map[mesh.PeerID]bool{}}
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range shards {
-		g.Go(func() error { return p.send(gctx, i) })
+		if pinned != nil && pinned[i] != "" {
+			continue
+		}
+		g.Go(func() error {
+			if err := p.send(gctx, i); err != nil {
+				return err
+			}
+			if acked != nil {
+				p.mu.Lock()
+				h := p.holders[i]
+				p.mu.Unlock()
+				acked(i, h)
+			}
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
-		return erasure.StripeID{}, err
+		return err
 	}
 	b.placed(id, p.holders, cands)
 	h := &hint{d: d, holders: make([]peer.ID, len(p.holders))}
@@ -52,8 +85,7 @@ func (b *Blobs) Put(ctx context.Context, blob []byte, s erasure.Secrets) (erasur
 	}
 	b.saveHint(ctx, id, h, nil)
 	b.stats.puts.Add(1)
-	b.stats.blobBytesPut.Add(int64(len(blob)))
-	return id, nil
+	return nil
 }
 
 // placeSize is the shard size placement sees: an empty blob's shards are
@@ -91,6 +123,9 @@ func (p *putter) send(ctx context.Context, i int) error {
 		err = fmt.Errorf("meshblobs: put shard %d of stripe %v at %s: %w", i, p.id, holder, err)
 		if errors.Is(err, shard.ErrBadRequest) || errors.Is(err, shard.ErrWrongShard) {
 			return err // our request is at fault: no holder takes it
+		}
+		if errors.Is(err, shard.ErrDeleted) {
+			return err // its owner deleted the stripe (a resumed put, journal.go)
 		}
 		if attempt >= b.cfg.MaxAttempts {
 			return fmt.Errorf("%w (after %d holders)", err, attempt)
