@@ -30,6 +30,9 @@ func (b *backend) Status(ctx context.Context) (api.Status, error) {
 		PeerID: s.PeerID, Zone: s.Zone, Version: s.Version,
 		PeersTotal: s.PeersTotal, PeersOnline: s.PeersOnline,
 		Shards: int64(s.Shards), UsedBytes: s.UsedBytes, FreeBytes: s.FreeBytes,
+		Stripes: api.StripeCounts{Healthy: int64(s.Stripes.Healthy), Degraded: int64(s.Stripes.Degraded),
+			AtRisk: int64(s.Stripes.AtRisk), Lost: int64(s.Stripes.Lost)},
+		RepairQueue: s.RepairQueue, ToleratesLosses: s.ToleratesLosses,
 	}, nil
 }
 

@@ -2,7 +2,7 @@ package node
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"math/rand/v2"
 	"path/filepath"
 	"time"
@@ -188,4 +188,4 @@ func (n *Node) recordAge() time.Duration {
 }
 
 // errNoMember: this node has no member keys (set up without a member).
-var errNoMember = fmt.Errorf("this node belongs to no member: set it up with respaldo mesh create or respaldo join")
+var errNoMember = errors.New("this node belongs to no member: set it up with respaldo mesh create or respaldo join")

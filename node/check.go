@@ -196,12 +196,15 @@ func (n *Node) checkStripe(ctx context.Context, id erasure.StripeID, d *erasure.
 	}
 	ask(hinted)
 	if len(c.found) < len(d.Shards) {
-		var others []peer.ID
+		// This node first: repair may rebuild a shard onto the member's
+		// own node when it is a storage node, since it cannot know the
+		// owner (docs/repair.md, "Limits").
+		others := []peer.ID{n.self}
 		for _, cand := range n.candidates() {
 			if !cand.Live || cand.Role != roster.RoleStorage {
 				continue
 			}
-			if p, err := peer.Decode(string(cand.ID)); err == nil && p != n.self {
+			if p, err := peer.Decode(string(cand.ID)); err == nil {
 				others = append(others, p)
 			}
 		}

@@ -77,6 +77,18 @@ type Config struct {
 	// Schedules are the backups the node makes by itself ([[schedule]]
 	// in config.toml; schedule.go).
 	Schedules []Schedule
+	// RepairInterval is how often the repair loop plans the stripes this
+	// node holds a shard of (repairloop.go); 0: DefaultRepairInterval.
+	RepairInterval time.Duration
+	// ScrubInterval is how often the node re-reads and re-hashes every
+	// shard it holds (scrub.go); 0: DefaultScrubInterval.
+	ScrubInterval time.Duration
+	// AuditInterval is how often the node audits a sample of its
+	// co-holders' shards (audit.go); 0: DefaultAuditInterval.
+	AuditInterval time.Duration
+	// RepairBandwidth caps the shard bytes repair fetches and sends, in
+	// bytes per second; 0: DefaultRepairBandwidth.
+	RepairBandwidth int64
 
 	// Now is the clock; nil means time.Now. Not saved.
 	Now func() time.Time
@@ -145,6 +157,12 @@ func (c Config) Validate() error {
 	if _, err := mesh.NewTable(c.tableConfig()); err != nil {
 		return bad("heartbeat", "%v: %v", c.Heartbeat, err)
 	}
+	if c.RepairInterval < 0 || c.ScrubInterval < 0 || c.AuditInterval < 0 {
+		return bad("repair_interval", "negative interval (repair, scrub or audit)")
+	}
+	if c.RepairBandwidth < 0 {
+		return bad("repair_bandwidth", "negative")
+	}
 	if c.LimitUpload < 0 || c.LimitUpload > 0 && c.LimitUpload < meshblobs.MinUploadLimit {
 		return bad("limit_upload", "%d bytes/s: 0 (no limit) or at least %d (128 KiB/s)", c.LimitUpload, meshblobs.MinUploadLimit)
 	}
@@ -182,6 +200,10 @@ type fileConfig struct {
 	PruneGrace      string   `toml:"prune_grace,omitempty"`
 	HeadRepublish   string   `toml:"head_republish,omitempty"`
 	LimitUpload     any      `toml:"limit_upload,omitempty"` // bytes/s, or a string for ParseRate
+	RepairInterval  string   `toml:"repair_interval,omitempty"`
+	ScrubInterval   string   `toml:"scrub_interval,omitempty"`
+	AuditInterval   string   `toml:"audit_interval,omitempty"`
+	RepairBandwidth any      `toml:"repair_bandwidth,omitempty"` // bytes/s, or a string for ParseRate
 
 	Schedules []fileSchedule `toml:"schedule,omitempty"`
 }
@@ -210,6 +232,17 @@ func SaveConfig(dir string, cfg Config) error {
 	}
 	if cfg.PruneGrace > 0 {
 		f.PruneGrace = cfg.PruneGrace.String()
+	}
+	for _, d := range []struct {
+		v  time.Duration
+		to *string
+	}{{cfg.RepairInterval, &f.RepairInterval}, {cfg.ScrubInterval, &f.ScrubInterval}, {cfg.AuditInterval, &f.AuditInterval}} {
+		if d.v > 0 {
+			*d.to = d.v.String()
+		}
+	}
+	if cfg.RepairBandwidth != 0 {
+		f.RepairBandwidth = cfg.RepairBandwidth
 	}
 	b, err := toml.Marshal(&f)
 	if err != nil {
@@ -261,6 +294,17 @@ func LoadConfig(dir string) (Config, error) {
 	default:
 		return cfg, fmt.Errorf("%w: limit_upload: %v is neither bytes per second nor a rate like \"2MiB/s\"", ErrInvalidConfig, v)
 	}
+	switch v := f.RepairBandwidth.(type) {
+	case nil:
+	case int64:
+		cfg.RepairBandwidth = v
+	case string:
+		if cfg.RepairBandwidth, err = ParseRate(v); err != nil {
+			return cfg, fmt.Errorf("%w: repair_bandwidth: %v", ErrInvalidConfig, err)
+		}
+	default:
+		return cfg, fmt.Errorf("%w: repair_bandwidth: %v is neither bytes per second nor a rate like \"8MiB/s\"", ErrInvalidConfig, v)
+	}
 	if cfg.Schedules, err = fromFileSchedules(f.Schedules); err != nil {
 		return cfg, err
 	}
@@ -274,7 +318,9 @@ func LoadConfig(dir string) (Config, error) {
 		key string
 		s   string
 		to  *time.Duration
-	}{{"record_age", f.RecordAge, &cfg.RecordAge}, {"head_republish", f.HeadRepublish, &cfg.HeadRepublish}, {"prune_grace", f.PruneGrace, &cfg.PruneGrace}} {
+	}{{"record_age", f.RecordAge, &cfg.RecordAge}, {"head_republish", f.HeadRepublish, &cfg.HeadRepublish}, {"prune_grace", f.PruneGrace, &cfg.PruneGrace},
+		{"repair_interval", f.RepairInterval, &cfg.RepairInterval}, {"scrub_interval", f.ScrubInterval, &cfg.ScrubInterval},
+		{"audit_interval", f.AuditInterval, &cfg.AuditInterval}} {
 		if d.s == "" {
 			continue
 		}

@@ -42,5 +42,6 @@ func (b *backend) Metrics() prometheus.Gatherer {
 	counter("respaldo_backup_shard_puts_total", "Shard put requests this node's backups sent to holders.", &c.shardPuts)
 	counter("respaldo_backup_shard_put_retries_total", "Shard puts this node's backups sent again (another holder, or after busy).", &c.shardRetries)
 	counter("respaldo_backup_shard_bytes_total", "Shard bytes of this node's backups acknowledged by holders.", &c.shardBytes)
+	b.n.registerRepairMetrics(reg) // repairloop_metrics.go
 	return reg
 }

@@ -50,6 +50,7 @@ type Node struct {
 	joins   joinState // open invites (invite_node.go)
 
 	announce *meshblobs.Announcer // provider records of held stripes (blobs.go)
+	repair   *repairState         // the repair loop, and the shard Authorizer (repairloop.go)
 	member   memberState          // the member's keys and backups (member_backend.go)
 
 	life   context.Context // ends at Close
@@ -122,7 +123,8 @@ func Open(ctx context.Context, dir string, cfg Config, logger *slog.Logger) (_ *
 	if n.host, err = dht.NewHost(ctx, hc); err != nil {
 		return nil, err
 	}
-	n.shards = &shard.Handler{Store: heldStore{Store: n.store, n: n}, Self: self.String(), Now: cfg.Now, Log: n.log}
+	n.repair = newRepairState(n)
+	n.shards = &shard.Handler{Store: heldStore{Store: n.store, n: n}, Self: self.String(), Auth: n.repair, Now: cfg.Now, Log: n.log}
 	n.host.SetStreamHandler(shard.ProtocolID, dht.RequireMember(n.allowed, n.serveShard))
 	n.host.SetStreamHandler(RosterProtocol, dht.RequireMember(n.allowed, n.serveRoster))
 	n.host.SetStreamHandler(JoinProtocol, n.serveJoin) // bare: the one protocol guests may speak
@@ -206,6 +208,7 @@ func (n *Node) Run(ctx context.Context) error {
 	wg.Go(func() { n.receiveHeartbeats(ctx) })
 	wg.Go(func() { n.maintain(ctx) })
 	wg.Go(func() { n.runSchedules(ctx) })
+	wg.Go(func() { n.repairLoop(ctx) })
 	wg.Go(func() {
 		if k := n.reconnect(ctx); k > 0 {
 			n.log.Info("reconnected", "peers", k)

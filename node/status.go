@@ -43,8 +43,7 @@ func (n *Node) Peers() []PeerInfo {
 	return out
 }
 
-// Status is what `respaldo status` shows that exists so far (the stripe
-// counts, the repair queue and tolerates_losses come with repair).
+// Status is what `respaldo status` shows.
 type Status struct {
 	PeerID      string `json:"peer_id"`
 	Zone        string `json:"zone"`
@@ -57,6 +56,25 @@ type Status struct {
 	FreeBytes   int64  `json:"free_bytes"`
 	// RosterFork describes the last roster fork met, empty if none.
 	RosterFork string `json:"roster_fork,omitempty"`
+	// Stripes counts the stripes this node holds a shard of, as the repair
+	// loop's last pass saw them (all zero before the first pass).
+	Stripes StripeCounts `json:"stripes"`
+	// RepairQueue is the number of those stripes with shards to rebuild or
+	// move (by whichever holder leads each).
+	RepairQueue int `json:"repair_queue"`
+	// ToleratesLosses is the fewest peer losses any of those stripes
+	// survives (0 for a lost one); with no stripe, m of this node's k+m.
+	ToleratesLosses int `json:"tolerates_losses"`
+	// RepairPass is when the last pass ended; zero before the first.
+	RepairPass time.Time `json:"repair_pass,omitempty"`
+}
+
+// StripeCounts is Status.Stripes.
+type StripeCounts struct {
+	Healthy  int `json:"healthy"`
+	Degraded int `json:"degraded"`
+	AtRisk   int `json:"at_risk"`
+	Lost     int `json:"lost"`
 }
 
 // Status reports the node's state now.
@@ -70,6 +88,15 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		Shards: u.Shards, UsedBytes: u.UsedBytes, FreeBytes: u.FreeBytes}
 	if f := n.Fork(); f != nil {
 		s.RosterFork = f.Error()
+	}
+	rep := n.repair.lastReport()
+	s.Stripes = StripeCounts{Healthy: rep.Healthy, Degraded: rep.Degraded, AtRisk: rep.AtRisk, Lost: rep.Lost}
+	s.RepairQueue, s.ToleratesLosses, s.RepairPass = rep.Queue, rep.ToleratesLosses, rep.At
+	if s.ToleratesLosses < 0 { // no stripe held, or no pass yet
+		s.ToleratesLosses = 0
+		if p, err := n.ecParams(); err == nil {
+			s.ToleratesLosses = p.M
+		}
 	}
 	for _, p := range n.Peers() {
 		if !p.Member {
