@@ -75,6 +75,9 @@ func runNode(ctx context.Context, g *globals, cfg node.Config, verbose bool) err
 // ends, then shuts both down in order and closes the node.
 func serveNode(ctx context.Context, g *globals, n *node.Node, cfg node.Config, logger *slog.Logger) error {
 	defer n.Close()
+	if err := startPprof(ctx, logger); err != nil {
+		return err
+	}
 	srv := api.NewServer(n.APIBackend(), api.ServerOptions{Addr: cfg.API, Logger: logger})
 	if err := srv.Start(ctx, g.dataDir); err != nil {
 		return fmt.Errorf("local API on %s: %w", cfg.API, err)
