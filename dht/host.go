@@ -73,6 +73,7 @@ func NewHost(ctx context.Context, cfg HostConfig) (host.Host, error) {
 		libp2p.EnableRelay(),
 		libp2p.EnableHolePunching(),
 		libp2p.UserAgent(cfg.UserAgent),
+		libp2p.DialRanker(preferTCP), // dialrank.go: TCP first, QUIC 250 ms later
 	}
 	if cfg.Registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))

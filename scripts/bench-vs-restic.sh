@@ -5,6 +5,7 @@
 #   bash scripts/bench-vs-restic.sh                 # 1 GiB, 3 rounds
 #   SIZE=256MiB ROUNDS=5 bash scripts/bench-vs-restic.sh
 #   PROFILE=/tmp/prof SIZE=512MiB ROUNDS=1 bash scripts/bench-vs-restic.sh
+#   TRANSPORT=tcp bash scripts/bench-vs-restic.sh    # daemons on TCP only (or quic)
 #
 # restic backs up into a local repository. respaldo backs up through the mesh
 # of real daemons, as a member does: the member's node (the daemon of
@@ -43,6 +44,14 @@ ROUNDS="${ROUNDS:-3}"
 SEED="${SEED:-1}"
 EC="4+2"
 PROFILE="${PROFILE:-}"
+# TRANSPORT=tcp|quic: the daemons listen on that transport only (default:
+# both, as nodes do by default).
+case "${TRANSPORT:-both}" in
+both) ;;
+tcp) MESH_LISTEN=(--listen /ip4/127.0.0.1/tcp/0 --api 127.0.0.1:0) ;;
+quic) MESH_LISTEN=(--listen /ip4/127.0.0.1/udp/0/quic-v1 --api 127.0.0.1:0) ;;
+*) echo "bench-vs-restic.sh: TRANSPORT is both, tcp or quic" >&2; exit 2 ;;
+esac
 
 [ "$(uname -s)" = Linux ] || { echo "bench-vs-restic.sh: needs Linux (/proc for the daemon's RSS and CPU)" >&2; exit 1; }
 

@@ -40,6 +40,10 @@ func (rs *restorer) writePack(ctx context.Context, pid erasure.StripeID, pieces 
 	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.e.Off, b.e.Off) })
 	var raw, scratch []byte
 	var last crypto.ChunkID
+	// Consecutive pieces often go to one file: it stays open between them
+	// (and only then, see below).
+	var w fileWriter
+	defer w.close()
 	for i, pc := range pieces {
 		if err := ctx.Err(); err != nil {
 			return err // another pack failed (a full disk): stop writing
@@ -53,10 +57,17 @@ func (rs *restorer) writePack(ctx context.Context, pid erasure.StripeID, pieces 
 			}
 			last = pc.e.ID
 		}
-		if err := pc.f.writeAt(raw, pc.off); err != nil {
+		if err := w.writeAt(pc.f, raw, pc.off); err != nil {
 			return err
 		}
 		rs.bytes.Add(int64(len(raw)))
+		// Closed unless this pack's next piece goes to the same file: a
+		// file no writer holds open can be renamed everywhere (Windows).
+		if i+1 == len(pieces) || pieces[i+1].f != pc.f {
+			if err := w.close(); err != nil {
+				return err
+			}
+		}
 		if pc.f.remaining.Add(-1) == 0 {
 			if err := rs.finishFile(pc.f); err != nil {
 				return err
@@ -66,10 +77,50 @@ func (rs *restorer) writePack(ctx context.Context, pid erasure.StripeID, pieces 
 	return ctx.Err()
 }
 
-// writeAt writes b at off in f's temporary. A short write (a full disk)
-// is an error naming the file; the temporary goes in cleanup.
+// fileWriter keeps the temporary of the file last written open.
+type fileWriter struct {
+	f *rfile
+	h *os.File
+}
+
+// writeAt writes b at off in f's temporary, which the first write creates.
+func (w *fileWriter) writeAt(f *rfile, b []byte, off int64) error {
+	if w.f != f {
+		if err := w.close(); err != nil {
+			return err
+		}
+		h, err := os.OpenFile(f.tmp, os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return entryErr(f.abs, err)
+		}
+		w.f, w.h = f, h
+	}
+	if _, err := w.h.WriteAt(b, off); err != nil {
+		return entryErr(f.abs, err)
+	}
+	return nil
+}
+
+// close closes the open temporary, if any; an error (a delayed write
+// failure) names its file.
+func (w *fileWriter) close() error {
+	if w.h == nil {
+		return nil
+	}
+	err := w.h.Close()
+	f := w.f
+	w.f, w.h = nil, nil
+	if err != nil {
+		return entryErr(f.abs, err)
+	}
+	return nil
+}
+
+// writeAt writes b at off in f's temporary, which the first write
+// creates. A short write (a full disk) is an error naming the file; the
+// temporary goes in cleanup.
 func (f *rfile) writeAt(b []byte, off int64) error {
-	h, err := os.OpenFile(f.tmp, os.O_WRONLY, 0)
+	h, err := os.OpenFile(f.tmp, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return entryErr(f.abs, err)
 	}
