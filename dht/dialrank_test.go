@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -52,7 +53,7 @@ func TestPreferTCPRanks(t *testing.T) {
 	}
 }
 
-// Two hosts that both listen on TCP and QUIC connect over TCP.
+// Two hosts that both listen on TCP and QUIC connect over TCP, with TLS.
 func TestHostsConnectOverTCP(t *testing.T) {
 	a := startHost(t, testHostConfig(t, newKey(t), NewAllowList(allowAll().Allowed, nil)))
 	b := startHost(t, testHostConfig(t, newKey(t), NewAllowList(allowAll().Allowed, nil)))
@@ -62,6 +63,9 @@ func TestHostsConnectOverTCP(t *testing.T) {
 	for _, c := range a.Network().ConnsToPeer(b.ID()) {
 		if _, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_TCP); err != nil {
 			t.Errorf("connected over %s, want TCP", c.RemoteMultiaddr())
+		}
+		if sec := c.ConnState().Security; sec != libp2ptls.ID {
+			t.Errorf("secured with %s, want %s", sec, libp2ptls.ID)
 		}
 	}
 }

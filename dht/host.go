@@ -64,8 +64,11 @@ func NewHost(ctx context.Context, cfg HostConfig) (host.Host, error) {
 		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
+		// TLS 1.3 first: Go's TLS picks AES-GCM where the CPU has AES
+		// instructions and ChaCha20-Poly1305 where it has not (a Raspberry
+		// Pi 4), where Noise is always ChaCha20-Poly1305 (dialrank.go).
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
