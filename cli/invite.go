@@ -13,6 +13,7 @@ import (
 func newInviteCommand(g *globals) *cobra.Command {
 	var zone, role, opKey string
 	var ttl time.Duration
+	var memberFor longDuration
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "invite",
@@ -27,10 +28,11 @@ peers connect to speak the join protocol and nothing else.
 The running node must hold an operator key, or pass one with --operator-key FILE
 (so the key can live off the always-on server).`,
 		Example: `  respaldo invite --zone barcelona --role storage
-  respaldo invite --role client --ttl 30m --operator-key /media/usb/operator.key`,
+  respaldo invite --role client --ttl 30m --operator-key /media/usb/operator.key
+  respaldo invite --role client --expires 90d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req := api.InviteRequest{Zone: zone, Role: role, TTL: api.Duration(ttl)}
+			req := api.InviteRequest{Zone: zone, Role: role, TTL: api.Duration(ttl), MemberFor: api.Duration(memberFor)}
 			if opKey != "" {
 				b, err := os.ReadFile(opKey)
 				if err != nil {
@@ -53,6 +55,10 @@ The running node must hold an operator key, or pass one with --operator-key FILE
 			fmt.Fprintf(g.stdout, "%s\n", inv.Invite)
 			fmt.Fprintf(g.stderr, "single use; zone %s, role %s; expires %s. On the new machine: respaldo join <the line above>\n",
 				inv.Zone, inv.Role, inv.Expires.Local().Format(time.RFC1123))
+			if memberFor > 0 {
+				fmt.Fprintf(g.stderr, "the new node's membership ends %v after it joins, unless renewed ('respaldo renew PEER_ID --for …')\n",
+					time.Duration(memberFor))
+			}
 			return nil
 		},
 	}
@@ -60,6 +66,7 @@ The running node must hold an operator key, or pass one with --operator-key FILE
 	f.StringVar(&zone, "zone", "", "the new node's zone (default: this node's)")
 	f.StringVar(&role, "role", "storage", "the new node's role: storage (holds shards) or client (a laptop)")
 	f.DurationVar(&ttl, "ttl", time.Hour, "how long the invite stays valid")
+	f.Var(&memberFor, "expires", "end the new node's membership this long after it joins, e.g. 90d or 720h (default: never); 'respaldo renew' extends it")
 	f.StringVar(&opKey, "operator-key", "", "operator key file, for a node that holds none")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -88,6 +88,9 @@ Start with 'respaldo demo', which runs a whole backup and restore on this machin
 	root.AddCommand(newStatusCommand(g))
 	root.AddCommand(newPeersCommand(g))
 	root.AddCommand(newRosterCommand(g))
+	root.AddCommand(newRevokeCommand(g))
+	root.AddCommand(newRenewCommand(g))
+	root.AddCommand(newDrainCommand(g))
 	root.AddCommand(newVersionCommand(g))
 	return root
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": waitFile,
+			"jsonget":  jsonGet,
 		},
 	})
 }
@@ -52,4 +54,21 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s did not appear within %v", args[0], limit)
 	}
 	fmt.Fprintln(ts.Stdout(), "absent as expected")
+}
+
+// jsonget FILE KEY VAR sets the environment variable VAR to the string
+// KEY of the JSON object in FILE (e.g. a peer ID from status --json).
+func jsonGet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: jsonget FILE KEY VAR")
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &obj); err != nil {
+		ts.Fatalf("jsonget: %v", err)
+	}
+	v, ok := obj[args[1]].(string)
+	if !ok {
+		ts.Fatalf("jsonget: no string %q in %s", args[1], args[0])
+	}
+	ts.Setenv(args[2], v)
 }

@@ -63,6 +63,9 @@ func (b *backend) Roster(ctx context.Context) ([]api.RosterEntry, error) {
 			Seq: v.Seq, Kind: string(v.Kind), PeerID: string(v.PeerID), Zone: string(v.Zone),
 			Role: string(v.Role), SignedBy: v.SignedBy, Time: v.Time,
 		})
+		if v.Kind == roster.KindAdmit {
+			out[len(out)-1].Expiry = v.Expiry
+		}
 	}
 	return out, nil
 }
@@ -91,7 +94,7 @@ func (b *backend) Invite(ctx context.Context, req api.InviteRequest) (api.Invite
 	if role == "" {
 		role = string(roster.RoleStorage)
 	}
-	inv, err := b.n.Invite(ctx, op, zone, role, time.Duration(req.TTL))
+	inv, err := b.n.InviteMember(ctx, op, zone, role, time.Duration(req.TTL), time.Duration(req.MemberFor))
 	if err != nil {
 		return api.Invite{}, err
 	}
@@ -103,4 +106,19 @@ func (b *backend) Invite(ctx context.Context, req api.InviteRequest) (api.Invite
 		Invite: inv.String(), MeshID: roster.Hash(inv.Mesh).String(), Zone: string(inv.Zone),
 		Role: string(inv.Role), Expires: inv.Expiry, Addrs: addrs,
 	}, nil
+}
+
+// Revoke revokes a peer (revoke.go): POST /v1/revoke.
+func (b *backend) Revoke(ctx context.Context, req api.RevokeRequest) (api.RevokeResult, error) {
+	return b.n.revokeAPI(ctx, req)
+}
+
+// Renew extends a peer's membership (expiry.go): POST /v1/renew.
+func (b *backend) Renew(ctx context.Context, req api.RenewRequest) (api.RenewResult, error) {
+	return b.n.renewAPI(ctx, req)
+}
+
+// Drain moves this node's shards to other peers (drain.go): POST /v1/drain.
+func (b *backend) Drain(ctx context.Context) (api.DrainResult, error) {
+	return b.n.drainAPI(ctx)
 }

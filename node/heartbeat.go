@@ -116,14 +116,16 @@ func (n *Node) publishHeartbeats(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n.table.SetMembers(n.meshMembers()) // expiries
+		n.followExpiries() // the table's members, and expired peers' connections closed (expiry.go)
 		if tick%rosterCheckEvery == 0 {
 			n.antiEntropy()
 		}
 	}
 }
 
-// heartbeat is this node's heartbeat now. A client offers no space.
+// heartbeat is this node's heartbeat now. A client offers no space, nor
+// does a node being drained (drain.go), so that no writer and no repair
+// places a new shard on it.
 func (n *Node) heartbeat(ctx context.Context, seq uint64) (*mesh.Heartbeat, error) {
 	u, err := n.store.Usage(ctx)
 	if err != nil {
@@ -132,7 +134,7 @@ func (n *Node) heartbeat(ctx context.Context, seq uint64) (*mesh.Heartbeat, erro
 	now := n.now()
 	m, _ := n.roster.Member(roster.PeerID(n.self.String()), now)
 	free := min(u.FreeBytes, mesh.MaxBytes)
-	if m.Role != roster.RoleStorage {
+	if m.Role != roster.RoleStorage || n.drain.active.Load() {
 		free = 0
 	}
 	return &mesh.Heartbeat{

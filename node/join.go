@@ -130,7 +130,8 @@ func (n *Node) answerJoin(remote peer.ID, req joinRequest) joinAnswer {
 		return refuse("not-operator")
 	}
 	_, err = n.change(func(l *roster.Log) (*roster.Entry, error) {
-		return l.Admit(op, roster.Admission{Peer: self, Zone: inv.Zone, Role: inv.Role, Token: h}, n.now())
+		return l.Admit(op, roster.Admission{Peer: self, Zone: inv.Zone, Role: inv.Role, Token: h,
+			Expiry: n.memberExpiry(h)}, n.now()) // invite --expires (expiry.go)
 	})
 	switch {
 	case errors.Is(err, roster.ErrTokenUsed):

@@ -52,6 +52,7 @@ type Node struct {
 	announce *meshblobs.Announcer // provider records of held stripes (blobs.go)
 	repair   *repairState         // the repair loop, and the shard Authorizer (repairloop.go)
 	member   memberState          // the member's keys and backups (member_backend.go)
+	drain    drainState           // respaldo drain: this node takes no new shards (drain.go)
 
 	life   context.Context // ends at Close
 	cancel context.CancelFunc

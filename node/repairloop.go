@@ -345,7 +345,7 @@ func (n *Node) repairPeers(ctx context.Context, now time.Time) []placement.Candi
 		}
 		ps[i].Live = ps[i].Role == roster.RoleStorage
 		ps[i].Availability = 1
-		if u, err := n.store.Usage(ctx); err == nil && ps[i].Role == roster.RoleStorage {
+		if u, err := n.store.Usage(ctx); err == nil && ps[i].Role == roster.RoleStorage && !n.drain.active.Load() {
 			ps[i].FreeBytes = min(u.FreeBytes, mesh.MaxBytes)
 		}
 	}
@@ -515,7 +515,7 @@ func (r *repairState) execute(ctx context.Context, work []repair.Plan) {
 			switch {
 			case d.Peer == self:
 				r.drop(ctx, p, d)
-			case d.Keeper == self:
+			case d.Keeper == self && !r.n.drain.active.Load(): // a draining node keeps nothing
 				r.tellDropper(ctx, p, d)
 			}
 		}

@@ -345,6 +345,7 @@ func (n *Node) rosterChanged() {
 		n.requestSync(p)
 	}
 	n.updateJoinWindow() // an invite used or withdrawn elsewhere (invite_node.go)
+	n.repair.wake()      // a revoked holder's shards are rebuilt at once, without a grace (revoke.go)
 }
 
 // AdmitPeer appends an admit entry signed by op (this node must hold an

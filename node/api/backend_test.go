@@ -34,6 +34,7 @@ var (
 	fixedForget = api.ForgetResult{Removed: []string{"aa"}, Kept: []string{"ab12"}}
 	fixedRevoke = api.RevokeResult{Revoked: "12D3KooWa"}
 	fixedDrain  = api.DrainResult{Moved: 400, Remaining: 0}
+	fixedRenew  = api.RenewResult{Renewed: "12D3KooWa", Expires: t0.Add(720 * time.Hour)}
 )
 
 // fakeBackend returns the fixed data above, or err when set, and records
@@ -97,6 +98,11 @@ func (f *fakeBackend) Invite(_ context.Context, req api.InviteRequest) (api.Invi
 func (f *fakeBackend) Revoke(_ context.Context, req api.RevokeRequest) (api.RevokeResult, error) {
 	f.record("revoke", req)
 	return answer(f, fixedRevoke)
+}
+
+func (f *fakeBackend) Renew(_ context.Context, req api.RenewRequest) (api.RenewResult, error) {
+	f.record("renew", req)
+	return answer(f, fixedRenew)
 }
 
 func (f *fakeBackend) Drain(context.Context) (api.DrainResult, error) {

@@ -63,12 +63,25 @@ func checkInvite(r *InviteRequest) error {
 	if r.TTL < 0 {
 		return badRequest("invite: --ttl cannot be negative")
 	}
+	if r.MemberFor < 0 {
+		return badRequest("invite: --expires cannot be negative")
+	}
 	return nil
 }
 
 func checkRevoke(r *RevokeRequest) error {
 	if strings.TrimSpace(r.PeerID) == "" {
 		return badRequest("revoke: which peer? (a peer ID, as 'respaldo peers' lists)")
+	}
+	return nil
+}
+
+func checkRenew(r *RenewRequest) error {
+	if strings.TrimSpace(r.PeerID) == "" {
+		return badRequest("renew: which peer? (a peer ID, as 'respaldo peers' lists)")
+	}
+	if r.For <= 0 {
+		return badRequest("renew: for how long? (--for DURATION, e.g. 720h)")
 	}
 	return nil
 }

@@ -39,6 +39,12 @@ func (c *Client) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 	return v, c.call(ctx, http.MethodPost, "/v1/revoke", meshTimeout, req, &v)
 }
 
+// Renew is POST /v1/renew.
+func (c *Client) Renew(ctx context.Context, req RenewRequest) (RenewResult, error) {
+	var v RenewResult
+	return v, c.call(ctx, http.MethodPost, "/v1/renew", meshTimeout, req, &v)
+}
+
 // Drain is POST /v1/drain; it waits until the node has moved what it can.
 func (c *Client) Drain(ctx context.Context) (DrainResult, error) {
 	var v DrainResult

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"respaldo/node/api"
 )
@@ -94,6 +95,12 @@ func TestBadRequests(t *testing.T) {
 		{"forget negative", func() error { _, err := c.Forget(ctx, api.ForgetRequest{KeepLast: -1, KeepDaily: 2}); return err }},
 		{"invite role", func() error { _, err := c.Invite(ctx, api.InviteRequest{Role: "admin"}); return err }},
 		{"revoke nobody", func() error { _, err := c.Revoke(ctx, api.RevokeRequest{}); return err }},
+		{"renew nobody", func() error { _, err := c.Renew(ctx, api.RenewRequest{For: api.Duration(time.Hour)}); return err }},
+		{"renew for nothing", func() error { _, err := c.Renew(ctx, api.RenewRequest{PeerID: "12D3KooWa"}); return err }},
+		{"invite negative membership", func() error {
+			_, err := c.Invite(ctx, api.InviteRequest{MemberFor: api.Duration(-time.Hour)})
+			return err
+		}},
 	}
 	for _, tc := range calls {
 		err := tc.call()

@@ -58,6 +58,20 @@ func TestRoundTrip(t *testing.T) {
 	same("revoke", rv, fixedRevoke)
 	same("revoke request", f.req("revoke"), api.RevokeRequest{PeerID: "12D3KooWa"})
 
+	rvReq := api.RevokeRequest{PeerID: "12D3KooWa", Reason: "seized", Force: true}
+	if _, err := c.Revoke(ctx, rvReq); err != nil {
+		t.Fatal(err)
+	}
+	same("revoke request with reason and force", f.req("revoke"), rvReq)
+
+	rnReq := api.RenewRequest{PeerID: "12D3KooWa", For: api.Duration(720 * time.Hour)}
+	rn, err := c.Renew(ctx, rnReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("renew", rn, fixedRenew)
+	same("renew request", f.req("renew"), rnReq)
+
 	dr, err := c.Drain(ctx)
 	if err != nil {
 		t.Fatal(err)

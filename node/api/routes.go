@@ -20,6 +20,7 @@ func (s *Server) routes() map[string]route {
 		"/v1/roster":         {getOnly, reader, get(b.Roster)},
 		"/v1/invite":         {postOnly, bearer, post(s.opsCtx, checkInvite, b.Invite)},
 		"/v1/revoke":         {postOnly, bearer, post(s.opsCtx, checkRevoke, b.Revoke)},
+		"/v1/renew":          {postOnly, bearer, post(s.opsCtx, checkRenew, b.Renew)},
 		"/v1/drain":          {postOnly, bearer, post(s.opsCtx, nil, func(ctx context.Context, _ struct{}) (DrainResult, error) { return b.Drain(ctx) })},
 		"/v1/backup":         {postOnly, bearer, s.backup},
 		"/v1/snapshots":      {getPost, bearer, post(requestCtx, nil, b.Snapshots)},

@@ -92,3 +92,4 @@ func (r CheckRequest) LogValue() slog.Value     { return slog.StringValue(fmt.Sp
 func (r ForgetRequest) LogValue() slog.Value    { return slog.StringValue(fmt.Sprintf("%+v", r)) }
 func (r InviteRequest) LogValue() slog.Value    { return slog.StringValue(fmt.Sprintf("%+v", r)) }
 func (r RevokeRequest) LogValue() slog.Value    { return slog.StringValue(fmt.Sprintf("%+v", r)) }
+func (r RenewRequest) LogValue() slog.Value     { return slog.StringValue(fmt.Sprintf("%+v", r)) }

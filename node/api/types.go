@@ -62,6 +62,9 @@ type RosterEntry struct {
 	Role     string    `json:"role"`
 	SignedBy string    `json:"signed_by"` // the operator key's fingerprint
 	Time     time.Time `json:"time"`
+	// Expiry is when an admitted node's membership ends (admit entries
+	// made with invite --expires or renew; absent: never).
+	Expiry time.Time `json:"expiry,omitzero"`
 }
 
 // InviteRequest is the body of POST /v1/invite (respaldo invite).
@@ -69,6 +72,10 @@ type InviteRequest struct {
 	Zone string   `json:"zone,omitempty"` // default: the node's zone
 	Role string   `json:"role,omitempty"` // "storage" (default) or "client"
 	TTL  Duration `json:"ttl,omitzero"`   // default: the node's choice
+	// MemberFor, when set (--expires), ends the new node's membership
+	// that long after it joins: the admit entry carries that expiry, and
+	// the node is refused from then on unless renewed (respaldo renew).
+	MemberFor Duration `json:"member_for,omitzero"`
 	// OperatorKey is the operator key file's contents (--operator-key F),
 	// for a node that holds none itself.
 	OperatorKey Secret `json:"operator_key,omitzero"`
@@ -88,6 +95,10 @@ type Invite struct {
 type RevokeRequest struct {
 	PeerID      string `json:"peer_id"`
 	OperatorKey Secret `json:"operator_key,omitzero"`
+	Reason      string `json:"reason,omitempty"` // --reason: kept in the roster entry
+	// Force (--force) lets this revocation make more than m storage nodes
+	// revoked within 24 h (m of the mesh's k+m).
+	Force bool `json:"force,omitempty"`
 }
 
 // RevokeResult answers POST /v1/revoke.
@@ -95,10 +106,25 @@ type RevokeResult struct {
 	Revoked string `json:"revoked"`
 }
 
+// RenewRequest is the body of POST /v1/renew (respaldo renew PEER_ID --for D).
+type RenewRequest struct {
+	PeerID      string   `json:"peer_id"`
+	For         Duration `json:"for"` // the membership then ends this long from now
+	OperatorKey Secret   `json:"operator_key,omitzero"`
+}
+
+// RenewResult answers POST /v1/renew.
+type RenewResult struct {
+	Renewed string    `json:"renewed"` // the peer ID
+	Expires time.Time `json:"expires"` // its membership's new end
+}
+
 // DrainResult answers POST /v1/drain (respaldo drain).
 type DrainResult struct {
 	Moved     int64 `json:"moved"`     // shards moved to other peers
 	Remaining int64 `json:"remaining"` // shards still here (0: safe to take down)
+	// Why some shards remain, in one line (absent when none do).
+	Why string `json:"why,omitempty"`
 }
 
 // Duration is a time.Duration that is a Go duration string in JSON ("72h0m0s";
