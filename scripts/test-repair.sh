@@ -15,7 +15,7 @@
 #
 # Usage: scripts/test-repair.sh (from the repository's root). REPAIR_SIZE sets
 # the data set (default 20MiB); REPAIR_KEEP=1 keeps the folder. Waits scale
-# with RESPALDO_TEST_TIMESCALE. Not in .ci/run (about 2 minutes).
+# with RESPALDO_TEST_TIMESCALE. .ci/run runs it (about 100 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib-mesh.sh
