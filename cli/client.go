@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +23,36 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// call asks the running node one thing through the API and hands the
+// answer back; with asJSON it prints the answer as JSON and returns ok
+// false, so the caller prints its human lines only when ok.
+func call[T any](ctx context.Context, g *globals, asJSON bool, ask func(*api.Client, context.Context) (T, error)) (v T, ok bool, err error) {
+	c, err := dial(g)
+	if err != nil {
+		return v, false, err
+	}
+	defer c.Close()
+	if v, err = ask(c, ctx); err != nil {
+		return v, false, err
+	}
+	if asJSON {
+		return v, false, printJSON(g.stdout, v)
+	}
+	return v, true, nil
+}
+
+// operatorKey reads the --operator-key file, if one was given.
+func operatorKey(path string) (api.Secret, error) {
+	if path == "" {
+		return api.Secret{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return api.Secret{}, fmt.Errorf("--operator-key: %w", err)
+	}
+	return api.NewSecret(string(b)), nil
 }
 
 // queryCommand builds a command that asks the running node one question

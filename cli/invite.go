@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,24 +33,15 @@ The running node must hold an operator key, or pass one with --operator-key FILE
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := api.InviteRequest{Zone: zone, Role: role, TTL: api.Duration(ttl), MemberFor: api.Duration(memberFor)}
-			if opKey != "" {
-				b, err := os.ReadFile(opKey)
-				if err != nil {
-					return fmt.Errorf("--operator-key: %w", err)
-				}
-				req.OperatorKey = api.NewSecret(string(b))
-			}
-			c, err := dial(g)
-			if err != nil {
+			var err error
+			if req.OperatorKey, err = operatorKey(opKey); err != nil {
 				return err
 			}
-			defer c.Close()
-			inv, err := c.Invite(cmd.Context(), req)
-			if err != nil {
+			inv, ok, err := call(cmd.Context(), g, asJSON, func(c *api.Client, ctx context.Context) (api.Invite, error) {
+				return c.Invite(ctx, req)
+			})
+			if !ok {
 				return err
-			}
-			if asJSON {
-				return printJSON(g.stdout, inv)
 			}
 			fmt.Fprintf(g.stdout, "%s\n", inv.Invite)
 			fmt.Fprintf(g.stderr, "single use; zone %s, role %s; expires %s. On the new machine: respaldo join <the line above>\n",

@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,24 +32,15 @@ only extends a membership that has an end; a revoked peer is never admitted agai
 				return fmt.Errorf("renew: for how long? (--for DURATION, e.g. 90d or 720h)")
 			}
 			req := api.RenewRequest{PeerID: args[0], For: api.Duration(d)}
-			if opKey != "" {
-				b, err := os.ReadFile(opKey)
-				if err != nil {
-					return fmt.Errorf("--operator-key: %w", err)
-				}
-				req.OperatorKey = api.NewSecret(string(b))
-			}
-			c, err := dial(g)
-			if err != nil {
+			var err error
+			if req.OperatorKey, err = operatorKey(opKey); err != nil {
 				return err
 			}
-			defer c.Close()
-			res, err := c.Renew(cmd.Context(), req)
-			if err != nil {
+			res, ok, err := call(cmd.Context(), g, asJSON, func(c *api.Client, ctx context.Context) (api.RenewResult, error) {
+				return c.Renew(ctx, req)
+			})
+			if !ok {
 				return err
-			}
-			if asJSON {
-				return printJSON(g.stdout, res)
 			}
 			_, err = fmt.Fprintf(g.stdout, "renewed %s until %s\n", res.Renewed, res.Expires.Local().Format(time.RFC1123))
 			return err

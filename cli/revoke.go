@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -30,24 +30,15 @@ repair storm quietly.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := api.RevokeRequest{PeerID: args[0], Reason: reason, Force: force}
-			if opKey != "" {
-				b, err := os.ReadFile(opKey)
-				if err != nil {
-					return fmt.Errorf("--operator-key: %w", err)
-				}
-				req.OperatorKey = api.NewSecret(string(b))
-			}
-			c, err := dial(g)
-			if err != nil {
+			var err error
+			if req.OperatorKey, err = operatorKey(opKey); err != nil {
 				return err
 			}
-			defer c.Close()
-			res, err := c.Revoke(cmd.Context(), req)
-			if err != nil {
+			res, ok, err := call(cmd.Context(), g, asJSON, func(c *api.Client, ctx context.Context) (api.RevokeResult, error) {
+				return c.Revoke(ctx, req)
+			})
+			if !ok {
 				return err
-			}
-			if asJSON {
-				return printJSON(g.stdout, res)
 			}
 			fmt.Fprintf(g.stdout, "revoked %s\n", res.Revoked)
 			fmt.Fprintln(g.stderr, "every node refuses it from now on; its shards are being rebuilt elsewhere ('respaldo status' shows the repair queue)")
