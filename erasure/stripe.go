@@ -20,11 +20,21 @@ import (
 // data shards while the parity is being computed. Encode is safe to call
 // concurrently.
 func Encode(blob []byte, p Params, s Secrets) (*Descriptor, [][]byte, error) {
+	d, shards, _, err := EncodeInto(blob, p, s, nil)
+	return d, shards, err
+}
+
+// EncodeInto is Encode with the caller's scratch memory: the last partial
+// data shard and the parity shards are carved from scratch, which is grown
+// (a new allocation) when too small. It returns the scratch it used, for
+// the caller to use again once it no longer needs the shards: a writer
+// putting pack after pack allocates nothing per pack.
+func EncodeInto(blob []byte, p Params, s Secrets, scratch []byte) (*Descriptor, [][]byte, []byte, error) {
 	if err := p.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, scratch, err
 	}
 	if len(blob) > MaxBlobSize {
-		return nil, nil, fmt.Errorf("%w: %d bytes, the limit is %d (64 MiB)", ErrBlobTooLarge, len(blob), MaxBlobSize)
+		return nil, nil, scratch, fmt.Errorf("%w: %d bytes, the limit is %d (64 MiB)", ErrBlobTooLarge, len(blob), MaxBlobSize)
 	}
 	n := p.Total()
 	d := &Descriptor{
@@ -43,17 +53,40 @@ func Encode(blob []byte, p Params, s Secrets) (*Descriptor, [][]byte, error) {
 			shards[i] = []byte{}
 			d.Shards[i], d.Roots[i] = emptyCID, emptyRoot
 		}
-		return d, shards, nil
+		return d, shards, scratch, nil
 	}
 	enc, err := encoder(p)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, scratch, err
 	}
-	// The full slice expression stops Split from using (and zeroing) the
-	// caller's spare capacity.
-	shards, err := enc.Split(blob[:len(blob):len(blob)])
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: split: %v", ErrBadParams, err)
+	ss := int(d.ShardSize)
+	// Data shards wholly inside blob alias it; the others (the last partial
+	// one, and any past the end of a small blob) and the parity shards come
+	// from scratch. The full slice expressions keep every shard from
+	// reaching into the next or into blob's spare capacity.
+	whole := len(blob) / ss
+	extra := (p.K - whole + p.M) * ss
+	if cap(scratch) < extra {
+		scratch = make([]byte, extra)
+	}
+	scratch = scratch[:extra]
+	shards := make([][]byte, n)
+	off := 0
+	for i := range n {
+		if i < whole {
+			shards[i] = blob[i*ss : (i+1)*ss : (i+1)*ss]
+			continue
+		}
+		sh := scratch[off : off+ss : off+ss]
+		off += ss
+		if i < p.K {
+			m := 0
+			if start := i * ss; start < len(blob) {
+				m = copy(sh, blob[start:])
+			}
+			clear(sh[m:])
+		}
+		shards[i] = sh
 	}
 	hash := func(i int) { d.Shards[i], d.Roots[i] = HashShard(shards[i]) }
 	var wg sync.WaitGroup
@@ -68,9 +101,9 @@ func Encode(blob []byte, p Params, s Secrets) (*Descriptor, [][]byte, error) {
 	}
 	wg.Wait()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: encode: %v", ErrBadParams, err)
+		return nil, nil, scratch, fmt.Errorf("%w: encode: %v", ErrBadParams, err)
 	}
-	return d, shards, nil
+	return d, shards, scratch, nil
 }
 
 // Join returns the blob from any K good shards. shards has K+M entries in

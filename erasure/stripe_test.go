@@ -404,3 +404,42 @@ func TestHashShard(t *testing.T) {
 		}
 	}
 }
+
+// EncodeInto with a reused, dirty scratch gives what Encode gives, for
+// sizes around the shard boundaries (small blobs whose last data shards
+// lie wholly past the end included).
+func TestEncodeIntoReusesScratch(t *testing.T) {
+	p := Params{K: 4, M: 2}
+	var scratch []byte
+	for _, size := range []int{1, 2, 3, 4, 5, 7, 8, 9, 4095, 4096, 4097, 1 << 20, 1<<20 + 3} {
+		blob := make([]byte, size)
+		for i := range blob {
+			blob[i] = byte(i*7 + size)
+		}
+		want, wantShards, err := Encode(blob, p, Secrets{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range scratch {
+			scratch[i] = 0xff // what the last stripe left, and then some
+		}
+		d, shards, used, err := EncodeInto(blob, p, Secrets{}, scratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ID() != want.ID() {
+			t.Fatalf("size %d: EncodeInto's stripe %v, Encode's %v", size, d.ID(), want.ID())
+		}
+		for i := range shards {
+			if !bytes.Equal(shards[i], wantShards[i]) {
+				t.Fatalf("size %d: shard %d differs", size, i)
+			}
+		}
+		if len(used) <= cap(scratch) && len(used) > 0 && &used[0] != &scratch[:1][0] {
+			t.Fatalf("size %d: a big enough scratch was not used", size)
+		}
+		if cap(used) > cap(scratch) {
+			scratch = used[:cap(used)]
+		}
+	}
+}

@@ -57,10 +57,11 @@ func (b *Blobs) PutJournaled(ctx context.Context, blob []byte, s erasure.Secrets
 		}
 		return id, err
 	}
-	d, shards, err := erasure.Encode(blob, b.cfg.Params, s)
+	d, shards, release, err := encode(blob, b.cfg.Params, s)
 	if err != nil {
 		return erasure.StripeID{}, fmt.Errorf("meshblobs: put: %w", err)
 	}
+	defer release()
 	id := d.ID()
 	base := filepath.Join(dir, id.String())
 	if err := writeJournal(base, d, note, blob); err != nil {
