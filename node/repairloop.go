@@ -164,10 +164,29 @@ func (n *Node) repairLoop(ctx context.Context) {
 	// it from taking peers not heard from yet for gone.
 	t := time.NewTimer(min(3*n.cfg.Heartbeat, n.repairInterval()))
 	defer t.Stop()
+	// A member that stops being live starts its holders' grace: a pass
+	// then learns when it runs out (or repairs at once a stripe down to
+	// k) rather than at the next regular pass, up to repair_interval later.
+	watch := time.NewTicker(n.cfg.Heartbeat)
+	defer watch.Stop()
+	live := n.liveMembers()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-watch.C:
+			now := n.liveMembers()
+			gone := false
+			for p := range live {
+				if !now[p] {
+					gone = true
+					break
+				}
+			}
+			live = now
+			if !gone {
+				continue
+			}
 		case <-t.C:
 		case <-r.kick:
 		}
@@ -179,6 +198,17 @@ func (n *Node) repairLoop(ctx context.Context) {
 		}
 		t.Reset(next)
 	}
+}
+
+// liveMembers is the set of members the peer table counts live now.
+func (n *Node) liveMembers() map[mesh.PeerID]bool {
+	out := map[mesh.PeerID]bool{}
+	for _, p := range n.table.Peers(n.now()) {
+		if p.Live {
+			out[p.ID] = true
+		}
+	}
+	return out
 }
 
 // pass plans every held stripe, reports, and carries out this node's part.
