@@ -1,9 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+
+	"respaldo/node/api"
 )
 
 func newDrainCommand(g *globals) *cobra.Command {
@@ -29,7 +35,7 @@ peer could take them) it exits 1: do not take the node down yet.`,
 			if !asJSON {
 				fmt.Fprintln(g.stderr, "draining: this node takes no new shards from now on; moving what it holds…")
 			}
-			res, err := c.Drain(cmd.Context())
+			res, err := drainWithProgress(cmd.Context(), c, g.stderr, asJSON)
 			if err != nil {
 				return err
 			}
@@ -52,4 +58,56 @@ peer could take them) it exits 1: do not take the node down yet.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (keys as in CLI.md)")
 	return cmd
+}
+
+// drainWithProgress runs the drain and, while it runs, shows how many of
+// the node's shards have left it: the shard count its status reports,
+// against the count at the start. On a terminal a bar; otherwise (not with
+// --json) a line every 10 s.
+func drainWithProgress(ctx context.Context, c *api.Client, w io.Writer, asJSON bool) (api.DrainResult, error) {
+	type answer struct {
+		res api.DrainResult
+		err error
+	}
+	var start int64
+	if st, err := c.Status(ctx); err == nil {
+		start = st.Shards
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := c.Drain(ctx)
+		done <- answer{res, err}
+	}()
+	var bar *progressbar.ProgressBar
+	tty := isTerminal(w)
+	if !asJSON && tty && start > 0 {
+		bar = progressbar.NewOptions64(start, progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("draining"), progressbar.OptionShowCount(),
+			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(25))
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case a := <-done:
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			return a.res, a.err
+		case <-tick.C:
+			st, err := c.Status(ctx)
+			if err != nil || start == 0 {
+				continue
+			}
+			moved := max(start-st.Shards, 0)
+			switch {
+			case bar != nil:
+				_ = bar.Set64(moved)
+			case !asJSON && !tty && time.Since(last) >= 10*time.Second:
+				fmt.Fprintf(w, "draining: %d of %d shards moved\n", moved, start)
+				last = time.Now()
+			}
+		}
+	}
 }
