@@ -14,7 +14,8 @@ import (
 	"respaldo/node/meshblobs"
 )
 
-// Crash points: a test-only knob for scripts/test-crash.sh (docs/crash.md).
+// Crash points: a test-only knob for scripts/test-crash.sh and
+// scripts/test-crash-repair.sh (docs/crash.md).
 //
 //	RESPALDO_CRASH_AT=POINT:N respaldo node
 //
@@ -36,10 +37,20 @@ import (
 //	prune-mark      after a prune's N-th mark record (forget.go, prune)
 //	prune-delete    after the N-th shard deleted at a holder (forget.go,
 //	                deleteAt)
+//	repair-fetched  after the N-th stripe this node leads was fetched (k
+//	                shards) and rebuilt, before its first put
+//	                (repairloop_lead.go, lead)
+//	repair-put      after the N-th rebuilt shard's put was acknowledged by
+//	                its new holder, before the next put and before this
+//	                node's holder map names it (repairloop_lead.go, lead)
+//	repair-drop     after the N-th surplus copy was deleted from this
+//	                node's store, before its holder map points at the
+//	                keeper (repairloop_lead.go, drop)
 //
 // Before it kills the process the node writes one line to stderr,
-// "crashpoint: POINT #N reached: KEY=VALUE ...; SIGKILL", with what the
-// current backup had put by then (see crashStats).
+// "crashpoint: POINT #N reached: KEY=VALUE ...; SIGKILL": for the backup
+// and prune points what the current backup had put by then (see
+// crashState.stats), for the repair points the stripe, index and peer.
 const crashEnv = "RESPALDO_CRASH_AT"
 
 const (
@@ -49,9 +60,13 @@ const (
 	crashHeadPublished = "head-published"
 	crashPruneMark     = "prune-mark"
 	crashPruneDelete   = "prune-delete"
+	crashRepairFetched = "repair-fetched"
+	crashRepairPut     = "repair-put"
+	crashRepairDrop    = "repair-drop"
 )
 
-var crashPoints = []string{crashBlobPut, crashKVPut, crashHeadPublish, crashHeadPublished, crashPruneMark, crashPruneDelete}
+var crashPoints = []string{crashBlobPut, crashKVPut, crashHeadPublish, crashHeadPublished, crashPruneMark, crashPruneDelete,
+	crashRepairFetched, crashRepairPut, crashRepairDrop}
 
 // crash is the armed point of this process, or nil.
 var crash = func() *crashState {
@@ -105,7 +120,12 @@ func parseCrashAt(v string) (*crashState, error) {
 
 // crashHit counts one passage through point and kills the process at the
 // armed one's N-th.
-func crashHit(point string) {
+func crashHit(point string) { crashHitNote(point, nil) }
+
+// crashHitNote is crashHit with what the line says (note's result, called
+// only at the kill) in place of the backup's counts: for the repair
+// points, the stripe and the shard.
+func crashHitNote(point string, note func() string) {
 	c := crash
 	if c == nil || c.point != point {
 		return
@@ -113,7 +133,13 @@ func crashHit(point string) {
 	if c.hits.Add(1) != c.n {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "crashpoint: %s #%d reached: %s; SIGKILL\n", point, c.n, c.stats())
+	var what string
+	if note != nil {
+		what = note()
+	} else {
+		what = c.stats()
+	}
+	fmt.Fprintf(os.Stderr, "crashpoint: %s #%d reached: %s; SIGKILL\n", point, c.n, what)
 	killSelf()
 }
 

@@ -15,6 +15,11 @@ func TestParseCrashAt(t *testing.T) {
 		{in: "blob-put:3", point: crashBlobPut, n: 3},
 		{in: "prune-delete", point: crashPruneDelete, n: 1},
 		{in: "head-published:1", point: crashHeadPublished, n: 1},
+		{in: "repair-fetched:2", point: crashRepairFetched, n: 2},
+		{in: "repair-put:1", point: crashRepairPut, n: 1},
+		{in: "repair-drop", point: crashRepairDrop, n: 1},
+		{in: "repair-put:0", bad: "N ≥ 1"},
+		{in: "repair:1", bad: "unknown point"},
 		{in: "blob-put:0", bad: "N ≥ 1"},
 		{in: "blob-put:x", bad: "N ≥ 1"},
 		{in: "blobput:2", bad: "unknown point"},
@@ -35,5 +40,6 @@ func TestParseCrashAt(t *testing.T) {
 		t.Skipf("%s is set", crashEnv)
 	}
 	crashHit(crashBlobPut)
+	crashHitNote(crashRepairPut, func() string { panic("a note is made only at the kill") })
 	defer crashAround(crashHeadPublish, crashHeadPublished)()
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -46,6 +47,7 @@ func (r *repairState) lead(ctx context.Context, p repair.Plan) {
 		n.log.Warn("repair: rebuild failed", "stripe", id, "err", err)
 		return
 	}
+	crashHitNote(crashRepairFetched, func() string { return fmt.Sprintf("stripe=%s puts=%d", id, len(p.Put)) }) // test-only (crashpoint.go)
 	holders := make([]string, len(d.Shards))
 	for i, h := range p.After.Holders {
 		holders[i] = string(h)
@@ -75,6 +77,7 @@ func (r *repairState) lead(ctx context.Context, p repair.Plan) {
 		r.stats.rebuiltBytes.Add(int64(len(shards[put.Index])))
 		r.learn(st, put.To, put.Index)
 		placed = append(placed, put)
+		crashHitNote(crashRepairPut, func() string { return fmt.Sprintf("stripe=%s index=%d to=%s", id, put.Index, put.To) }) // test-only (crashpoint.go)
 	}
 	if len(placed) == 0 {
 		return
@@ -223,6 +226,7 @@ func (r *repairState) drop(ctx context.Context, p repair.Plan, dr repair.Drop) {
 	}
 	r.stats.drops.Add(1)
 	n.log.Info("repair: surplus copy dropped", "stripe", id, "index", dr.Index, "keeper", dr.Keeper)
+	crashHitNote(crashRepairDrop, func() string { return fmt.Sprintf("stripe=%s index=%d keeper=%s", id, dr.Index, dr.Keeper) }) // test-only (crashpoint.go)
 	hm[dr.Index] = string(dr.Keeper)
 	if _, err := n.store.Descriptor(ctx, id); errors.Is(err, store.ErrNotFound) {
 		err = shard.DeleteHolderMap(ctx, n.store.Records(), id) // nothing of it held any more
