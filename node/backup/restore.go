@@ -328,7 +328,7 @@ func (rs *restorer) planFile(a string, n *node) error {
 	}
 	f.remaining.Store(int64(len(ids)))
 	if len(ids) == 0 {
-		if err := f.writeAt(nil, 0); err != nil {
+		if err := f.create(); err != nil {
 			return err
 		}
 		return rs.finishFile(f)

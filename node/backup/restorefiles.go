@@ -116,17 +116,12 @@ func (w *fileWriter) close() error {
 	return nil
 }
 
-// writeAt writes b at off in f's temporary, which the first write
-// creates. A short write (a full disk) is an error naming the file; the
-// temporary goes in cleanup.
-func (f *rfile) writeAt(b []byte, off int64) error {
+// create creates the temporary of an empty file (the others are created
+// by their first write, fileWriter).
+func (f *rfile) create() error {
 	h, err := os.OpenFile(f.tmp, os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return entryErr(f.abs, err)
-	}
-	_, err = h.WriteAt(b, off)
-	if cerr := h.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		err = h.Close()
 	}
 	if err != nil {
 		return entryErr(f.abs, err)
