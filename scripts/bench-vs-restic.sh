@@ -15,7 +15,11 @@
 # re-backup is a second backup of the unchanged data into the same mesh; the
 # restore (with the recovery key) goes into an empty folder, and round 1
 # checks it is identical to the original (scripts/gen-data -compare). Both
-# read the same files from the page cache.
+# read the same files from the page cache. Rounds alternate which tool goes
+# first; before every timed step the disk is left to settle (dirty pages
+# written, no request for 2 s), and nothing is deleted before the end of the
+# run (writing right after deleting a GiB cost about twice the system time on
+# these machines), so a run needs about 6x SIZE per round free under /tmp.
 #
 # Timing: restic runs under scripts/runstat (wall time, its peak RSS). For
 # respaldo the work runs inside the member's daemon; the CLI command waits
@@ -267,21 +271,49 @@ if [ -n "$PROFILE" ]; then
 	cp "$RESPALDO" "$PROFILE/respaldo"
 fi
 
-for round in $(seq 1 "$ROUNDS"); do
-	echo "round $round/$ROUNDS (load average $(cut -d" " -f1-3 /proc/loadavg))" >&2
+# settle: write back dirty pages and wait until the disk has had no
+# request for 2 s (at most 30 s), so one step's writeback is not timed in the
+# next one.
+settle() {
 	sync
-	rm -rf "$WORK/restic-repo" "$WORK/restic-restore"
-	restic init --repo "$WORK/restic-repo" >/dev/null
-	measure_restic backup restic --repo "$WORK/restic-repo" backup --quiet "$DATA"
-	restic_backup_s=$(awk -F'\t' '$1 == "restic" && $2 == "backup" { s = $3 } END { print s }' "$RES")
-	measure_restic rebackup restic --repo "$WORK/restic-repo" backup --quiet "$DATA"
-	measure_restic restore restic --repo "$WORK/restic-repo" restore latest --target "$WORK/restic-restore"
-	restic_restore_s=$(awk -F'\t' '$1 == "restic" && $2 == "restore" { s = $3 } END { print s }' "$RES")
-	rm -rf "$WORK/restic-repo" "$WORK/restic-restore"
-	sync
+	local prev="" cur quiet=0 deadline=$((SECONDS + 30)) f
+	f=$(df --output=source "$WORK" | tail -n 1)
+	f="/sys/class/block/$(basename "$(readlink -f "$f")")/stat"
+	[ -r "$f" ] || { sleep 2; return 0; }
+	while [ "$quiet" -lt 4 ] && [ "$SECONDS" -le "$deadline" ]; do
+		cur=$(cat "$f")
+		if [ "$cur" = "$prev" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		prev=$cur
+		sleep 0.5
+	done
+}
 
+# Nothing is deleted until the end of the run: on this kind of machine (ext4
+# with online discard on a virtual disk) writing right after deleting a GiB
+# cost about twice the system time (restic's restore: 3.4 s → 10.7 s of
+# system CPU, 4.5 s → 10 s wall), which would time the previous step's
+# clean-up rather than the tool. So each round writes into new folders.
+need=$(( BYTES * 6 * ROUNDS / 1024 ))
+have=$(df --output=avail -k "$WORK" | tail -n 1)
+[ "$have" -ge "$need" ] || { echo "bench-vs-restic.sh: $((need / 1024)) MiB free needed in $WORK for $ROUNDS rounds, $((have / 1024)) MiB there" >&2; exit 1; }
+
+run_restic() {
+	local round=$1 repo="$WORK/restic-repo.$1"
+	restic init --repo "$repo" >/dev/null
+	settle
+	measure_restic backup restic --repo "$repo" backup --quiet "$DATA"
+	restic_backup_s=$(awk -F'\t' '$1 == "restic" && $2 == "backup" { s = $3 } END { print s }' "$RES")
+	settle
+	measure_restic rebackup restic --repo "$repo" backup --quiet "$DATA"
+	settle
+	measure_restic restore restic --repo "$repo" restore latest --target "$WORK/restic-restore.$round"
+	restic_restore_s=$(awk -F'\t' '$1 == "restic" && $2 == "restore" { s = $3 } END { print s }' "$RES")
+}
+
+run_respaldo() {
+	local round=$1
 	mesh_start "$round"
-	sync
+	settle
 	profiling=""
 	[ -n "$PPROF_ADDR" ] && profiling=1
 	[ -n "$profiling" ] && profile_start backup "$(profile_seconds "$restic_backup_s")"
@@ -290,12 +322,12 @@ for round in $(seq 1 "$ROUNDS"); do
 	res=$(tail -n 1 "$WORK/backup1.out")
 	tol=$(jnum tolerates_losses "$res")
 	[ "$tol" = 2 ] || echo "  warning: the first backup tolerates $tol losses, not 2: $res" >&2
+	settle
 	measure_respaldo rebackup "$WORK/backup2.out" backup "$DATA" --json
 	new2=$(jnum new_bytes "$(tail -n 1 "$WORK/backup2.out")")
 	[ "${new2:-1}" -lt $((BYTES / 100)) ] || echo "  warning: the re-backup stored $new2 new bytes" >&2
-	RESTORED="$WORK/respaldo-restore"
-	rm -rf "$RESTORED"
-	sync
+	RESTORED="$WORK/respaldo-restore.$round"
+	settle
 	[ -n "$profiling" ] && profile_start restore "$(profile_seconds "$restic_restore_s")"
 	measure_respaldo restore "$WORK/restore.out" restore latest --target "$RESTORED" --recovery-key-file "$KEY" --json
 	[ -n "$profiling" ] && profile_wait
@@ -304,9 +336,23 @@ for round in $(seq 1 "$ROUNDS"); do
 		"$TOOLS/gen-data" -compare "$DATA" "$RESTORED/$(basename "$DATA")" >&2
 	fi
 	mesh_down >/dev/null 2>&1 || true
-	rm -rf "$ROOT" "$RESTORED"
 	ROOT=""
-	sync
+}
+
+# Rounds alternate which tool goes first (odd rounds restic, even rounds
+# respaldo), so neither always runs on a machine the other just warmed or
+# dirtied. Profiles need restic's times, so with PROFILE every round starts
+# with restic.
+restic_backup_s=10 restic_restore_s=10
+for round in $(seq 1 "$ROUNDS"); do
+	echo "round $round/$ROUNDS (load average $(cut -d" " -f1-3 /proc/loadavg))" >&2
+	if [ $((round % 2)) = 1 ] || [ -n "$PROFILE" ]; then
+		run_restic "$round"
+		run_respaldo "$round"
+	else
+		run_respaldo "$round"
+		run_restic "$round"
+	fi
 done
 
 if [ -n "$PROFILE" ]; then
