@@ -35,7 +35,6 @@ type streamLine struct {
 
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
-	_ = rc.EnableFullDuplex() // HTTP/1: read stdin while progress goes out
 	body := bufio.NewReaderSize(r.Body, 64<<10)
 	line, err := readLine(body, maxBody)
 	if err != nil {
@@ -54,6 +53,11 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	if req.StdinName != "" {
 		req.Stdin = body
 	}
+	// HTTP/1: read stdin while progress goes out. Only now: a request
+	// refused above is answered the usual way, where the server drains or
+	// half-closes before it closes, so that the client reads the error
+	// rather than a connection reset by unread stdin bytes.
+	_ = rc.EnableFullDuplex()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc.Flush()
