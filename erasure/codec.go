@@ -12,7 +12,7 @@ import (
 )
 
 // MaxDescriptorSize bounds an encoded descriptor. The largest valid one
-// (k+m=256) takes about 18.6 KiB; DecodeDescriptor rejects longer input
+// (k+m=256) takes about 10.4 KiB; DecodeDescriptor rejects longer input
 // before parsing, and readers of length-prefixed records may use it too.
 const MaxDescriptorSize = 32 << 10
 
@@ -27,16 +27,24 @@ type wireDescriptor struct {
 	M         int64    `cbor:"2,keyasint"`
 	Size      int64    `cbor:"3,keyasint"`
 	ShardSize int64    `cbor:"4,keyasint"`
-	Shards    [][]byte `cbor:"5,keyasint"` // binary CIDs, 36 bytes each
-	Roots     [][]byte `cbor:"6,keyasint"` // 32 bytes each
-	Nonce     []byte   `cbor:"7,keyasint"` // 32 bytes
-	DeleteKey []byte   `cbor:"8,keyasint"` // 32 bytes
-	ReadKey   []byte   `cbor:"9,keyasint"` // 32 bytes
+	Shards    [][]byte `cbor:"5,keyasint"` // binary shard CIDs, 39 bytes each
+	Nonce     []byte   `cbor:"6,keyasint"` // 32 bytes
+	DeleteKey []byte   `cbor:"7,keyasint"` // 32 bytes
+	ReadKey   []byte   `cbor:"8,keyasint"` // 32 bytes
+}
+
+// wireVersion reads only the version key, so that a descriptor of another
+// version is refused by its version rather than by its first unknown key.
+type wireVersion struct {
+	Version int64 `cbor:"0,keyasint"`
 }
 
 var (
 	encMode = mustEncMode()
-	decMode = mustDecMode()
+	decMode = mustDecMode(cbor.ExtraDecErrorUnknownField)
+	// verMode reads a descriptor of another version just far enough to
+	// name its version: as strict, but unknown keys are skipped.
+	verMode = mustDecMode(cbor.ExtraDecErrorNone)
 )
 
 func mustEncMode() cbor.EncMode {
@@ -47,12 +55,12 @@ func mustEncMode() cbor.EncMode {
 	return em
 }
 
-func mustDecMode() cbor.DecMode {
+func mustDecMode(extra cbor.ExtraDecErrorCond) cbor.DecMode {
 	dm, err := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
 		IndefLength:       cbor.IndefLengthForbidden,
 		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		ExtraReturnErrors: extra,
 		MaxNestedLevels:   4,
 		MaxArrayElements:  4 * MaxShards,
 		MaxMapPairs:       16,
@@ -76,16 +84,12 @@ func (d *Descriptor) Marshal() []byte {
 		Size:      d.Size,
 		ShardSize: d.ShardSize,
 		Shards:    make([][]byte, len(d.Shards)),
-		Roots:     make([][]byte, len(d.Roots)),
 		Nonce:     d.Secrets.Nonce[:],
 		DeleteKey: d.Secrets.DeleteKey[:],
 		ReadKey:   d.Secrets.ReadKey[:],
 	}
 	for i, c := range d.Shards {
 		w.Shards[i] = []byte(c.KeyString())
-	}
-	for i := range d.Roots {
-		w.Roots[i] = d.Roots[i][:]
 	}
 	b, err := encMode.Marshal(&w)
 	if err != nil {
@@ -109,6 +113,11 @@ func DecodeDescriptor(b []byte) (*Descriptor, error) {
 	}
 	var w wireDescriptor
 	if err := decMode.Unmarshal(b, &w); err != nil {
+		var uf *cbor.UnknownFieldError
+		var v wireVersion
+		if errors.As(err, &uf) && verMode.Unmarshal(b, &v) == nil && v.Version != Version {
+			return nil, fmt.Errorf("%w: version %d (this program reads version %d)", ErrBadDescriptor, v.Version, Version)
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%w: truncated CBOR", ErrBadDescriptor)
 		}
@@ -151,23 +160,16 @@ func (w *wireDescriptor) descriptor() (*Descriptor, error) {
 		Size:      w.Size,
 		ShardSize: w.ShardSize,
 		Shards:    make([]cid.Cid, len(w.Shards)),
-		Roots:     make([][32]byte, len(w.Roots)),
 	}
 	for i, b := range w.Shards {
 		if len(b) != cidLen || string(b[:len(cidPrefix)]) != cidPrefix {
-			return nil, fmt.Errorf("shard %d: CID %x is not a CIDv1 raw sha2-256", i, b)
+			return nil, fmt.Errorf("shard %d: CID %x is not a shard CID (CIDv1, raw, merkle-sha2-256)", i, b)
 		}
 		c, err := cid.Cast(b)
 		if err != nil {
 			return nil, fmt.Errorf("shard %d: %v", i, err)
 		}
 		d.Shards[i] = c
-	}
-	for i, b := range w.Roots {
-		if len(b) != 32 {
-			return nil, fmt.Errorf("shard %d: Merkle root has %d bytes, want 32", i, len(b))
-		}
-		d.Roots[i] = [32]byte(b)
 	}
 	for _, f := range []struct {
 		name string

@@ -29,8 +29,7 @@ type Descriptor struct {
 	K, M      int
 	Size      int64     // blob length in bytes
 	ShardSize int64     // length of every shard: ceil(Size/K), 0 for an empty blob
-	Shards    []cid.Cid // K+M CIDs (ShardCID), data shards first
-	Roots     [][32]byte
+	Shards    []cid.Cid // K+M CIDs (ShardCID: each carries its shard's Merkle root), data shards first
 	Secrets   Secrets
 }
 
@@ -53,19 +52,26 @@ func (d *Descriptor) Pieces() int {
 	return int(min(n, math.MaxInt32))
 }
 
-// emptyRoot is the Merkle root of an empty shard; emptyCID its CID.
-var (
-	emptyRoot = MerkleRoot(nil)
-	emptyCID  = ShardCID(nil)
-)
+// emptyCID is the CID of an empty shard.
+var emptyCID = ShardCID(nil)
+
+// Root returns the Merkle root of shard i, which its CID carries (the zero
+// value when i is out of range or the CID is not a shard CID; Validate
+// rejects both).
+func (d *Descriptor) Root(i int) [32]byte {
+	if i < 0 || i >= len(d.Shards) {
+		return [32]byte{}
+	}
+	r, _ := rootOf(d.Shards[i])
+	return r
+}
 
 // Validate checks that d is self-consistent: a known version; 1 <= K,
-// 0 <= M, K+M <= MaxShards; K+M shard CIDs and Merkle roots; 0 <= Size <=
-// MaxBlobSize; ShardSize == ceil(Size/K); every CID a CIDv1, raw codec,
-// sha2-256 CID. The empty-blob rule: when Size == 0, ShardSize is 0 and every
-// shard is the empty string, so every CID must be ShardCID(nil) and every
-// root MerkleRoot(nil); such a stripe needs no shard to be read.
-// Errors wrap ErrBadDescriptor.
+// 0 <= M, K+M <= MaxShards; K+M shard CIDs; 0 <= Size <= MaxBlobSize;
+// ShardSize == ceil(Size/K); every CID a shard CID (CIDv1, raw codec,
+// MerkleSHA256). The empty-blob rule: when Size == 0, ShardSize is 0 and
+// every shard is the empty string, so every CID must be ShardCID(nil); such
+// a stripe needs no shard to be read. Errors wrap ErrBadDescriptor.
 func (d *Descriptor) Validate() error {
 	if why := d.check(); why != "" {
 		return fmt.Errorf("%w: %s", ErrBadDescriptor, why)
@@ -84,9 +90,6 @@ func (d *Descriptor) check() string {
 	if len(d.Shards) != n {
 		return fmt.Sprintf("%d shard CIDs for k+m=%d", len(d.Shards), n)
 	}
-	if len(d.Roots) != n {
-		return fmt.Sprintf("%d Merkle roots for k+m=%d", len(d.Roots), n)
-	}
 	if d.Size < 0 || d.Size > MaxBlobSize {
 		return fmt.Sprintf("size %d outside 0..%d", d.Size, MaxBlobSize)
 	}
@@ -95,9 +98,9 @@ func (d *Descriptor) check() string {
 	}
 	for i, c := range d.Shards {
 		if !isShardCID(c) {
-			return fmt.Sprintf("shard %d: CID %s is not a CIDv1 raw sha2-256", i, cidString(c))
+			return fmt.Sprintf("shard %d: CID %s is not a shard CID (CIDv1, raw, merkle-sha2-256)", i, cidString(c))
 		}
-		if d.Size == 0 && (c != emptyCID || d.Roots[i] != emptyRoot) {
+		if d.Size == 0 && c != emptyCID {
 			return fmt.Sprintf("shard %d of an empty blob is not empty", i)
 		}
 	}
@@ -119,31 +122,15 @@ func cidString(c cid.Cid) string {
 }
 
 // VerifyShard checks data against shard i of the stripe: its length must be
-// ShardSize and its CID Shards[i]. The error is a *ShardError wrapping
-// ErrShardMismatch. It does not check the Merkle root (see VerifyShardRoot).
+// ShardSize and its CID Shards[i]. As the CID is the shard's Merkle root, a
+// shard that passes is one whose pieces its holder can prove in audits. The
+// error is a *ShardError wrapping ErrShardMismatch.
 func (d *Descriptor) VerifyShard(i int, data []byte) error {
 	if err := d.checkLen(i, data); err != nil {
 		return err
 	}
 	if c := ShardCID(data); c != d.Shards[i] {
 		return shardErrorf(i, "content hashes to %s, want %s", cidString(c), cidString(d.Shards[i]))
-	}
-	return nil
-}
-
-// VerifyShardRoot is VerifyShard plus the Merkle root check, in one pass over
-// data (HashShard). A holder that will answer audits for the shard uses it on
-// a put, so that it does not accept a shard whose root it cannot prove.
-func (d *Descriptor) VerifyShardRoot(i int, data []byte) error {
-	if err := d.checkLen(i, data); err != nil {
-		return err
-	}
-	c, root := HashShard(data)
-	if c != d.Shards[i] {
-		return shardErrorf(i, "content hashes to %s, want %s", cidString(c), cidString(d.Shards[i]))
-	}
-	if i >= len(d.Roots) || root != d.Roots[i] {
-		return shardErrorf(i, "Merkle root does not match the descriptor")
 	}
 	return nil
 }

@@ -25,7 +25,6 @@ func sampleDescriptor(t testing.TB) *Descriptor {
 func cloneDescriptor(d *Descriptor) *Descriptor {
 	c := *d
 	c.Shards = append([]cid.Cid(nil), d.Shards...)
-	c.Roots = append([][32]byte(nil), d.Roots...)
 	return &c
 }
 
@@ -65,7 +64,7 @@ func TestDescriptorRoundTrip(t *testing.T) {
 func TestDescriptorMaxSize(t *testing.T) {
 	d := mustDescriptor(t, []byte("x"), Params{128, 128})
 	b := d.Marshal()
-	if len(b) > MaxDescriptorSize || len(b) < 18000 {
+	if len(b) > MaxDescriptorSize || len(b) < 10000 {
 		t.Fatalf("256-shard descriptor is %d bytes", len(b))
 	}
 	if _, err := DecodeDescriptor(b); err != nil {
@@ -96,20 +95,20 @@ func TestDescriptorValidate(t *testing.T) {
 		mutate func(d *Descriptor)
 		want   string
 	}{
-		{"version 2", func(d *Descriptor) { d.Version = 2 }, "unknown version 2"},
+		{"version 3", func(d *Descriptor) { d.Version = 3 }, "unknown version 3"},
 		{"version 0", func(d *Descriptor) { d.Version = 0 }, "unknown version 0"},
 		{"k=0", func(d *Descriptor) { d.K = 0 }, "k=0"},
 		{"m=-1", func(d *Descriptor) { d.M = -1 }, "m=-1"},
 		{"k+m=300", func(d *Descriptor) { d.K, d.M = 200, 100 }, "k+m=300 exceeds 256 shards"},
 		{"5 CIDs", func(d *Descriptor) { d.Shards = d.Shards[:5] }, "5 shard CIDs for k+m=6"},
-		{"7 roots", func(d *Descriptor) { d.Roots = append(d.Roots, [32]byte{}) }, "7 Merkle roots for k+m=6"},
 		{"size -1", func(d *Descriptor) { d.Size = -1 }, "size -1"},
 		{"size too big", func(d *Descriptor) { d.Size = MaxBlobSize + 1 }, "size 67108865"},
 		{"shard size", func(d *Descriptor) { d.ShardSize++ }, "shard size 50001, want 50000"},
 		{"size vs shard size", func(d *Descriptor) { d.Size = 150000 }, "want 37500"},
 		{"undefined CID", func(d *Descriptor) { d.Shards[2] = cid.Undef }, "shard 2: CID (undefined)"},
-		{"CIDv0", func(d *Descriptor) { d.Shards[0] = v0 }, "not a CIDv1 raw sha2-256"},
-		{"dag-pb CID", func(d *Descriptor) { d.Shards[0] = other(cid.DagProtobuf, mh.SHA2_256) }, "not a CIDv1 raw sha2-256"},
+		{"CIDv0", func(d *Descriptor) { d.Shards[0] = v0 }, "not a shard CID"},
+		{"dag-pb CID", func(d *Descriptor) { d.Shards[0] = cid.NewCidV1(cid.DagProtobuf, d.Shards[0].Hash()) }, "not a shard CID"},
+		{"sha2-256 CID", func(d *Descriptor) { d.Shards[3] = other(cid.Raw, mh.SHA2_256) }, "shard 3: CID 01551220"},
 		{"sha3 CID", func(d *Descriptor) { d.Shards[5] = other(cid.Raw, mh.SHA3_256) }, "shard 5"},
 		{"identity CID", func(d *Descriptor) { d.Shards[1] = other(cid.Raw, mh.IDENTITY) }, "shard 1"},
 	} {
@@ -128,7 +127,6 @@ func TestDescriptorValidate(t *testing.T) {
 		_ = d.ID()
 		_ = d.Pieces()
 		_ = d.VerifyShard(0, nil)
-		_ = d.VerifyShardRoot(0, nil)
 		_ = d.VerifyPiece(0, 0, nil, nil)
 		_, _ = Join(d, make([][]byte, 6))
 		_ = Reconstruct(d, make([][]byte, 6))
@@ -149,7 +147,6 @@ func TestDecodeK300(t *testing.T) {
 	d.K, d.M = 200, 100
 	for len(d.Shards) < 300 {
 		d.Shards = append(d.Shards, d.Shards[0])
-		d.Roots = append(d.Roots, d.Roots[0])
 	}
 	_, err := DecodeDescriptor(d.Marshal())
 	if !errors.Is(err, ErrBadDescriptor) || err.Error() != "bad descriptor: k+m=300 exceeds 256 shards" {
@@ -177,11 +174,11 @@ func wireOf(d *Descriptor) *wireDescriptor {
 func TestDecodeDescriptorStrict(t *testing.T) {
 	d := sampleDescriptor(t)
 	canon := d.Marshal()
-	if canon[0] != 0xaa || canon[1] != 0x00 || canon[2] != 0x01 {
+	if canon[0] != 0xa9 || canon[1] != 0x00 || canon[2] != 0x02 {
 		t.Fatalf("unexpected head % x", canon[:3])
 	}
 	splice := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-	tail := len(canon) - 3*35 // the last three entries: 07, 08, 09 with 32-byte strings
+	tail := len(canon) - 3*35 // the last three entries: 06, 07, 08 with 32-byte strings
 	garbage := randBlob(rand.New(rand.NewPCG(2, 2)), 500)
 	for _, tc := range []struct {
 		name string
@@ -199,11 +196,12 @@ func TestDecodeDescriptorStrict(t *testing.T) {
 		{"truncated", canon[:len(canon)-1], "bad descriptor"},
 		{"trailing byte", splice(canon, []byte{0x00}), "extraneous data"},
 		{"second descriptor", splice(canon, canon), "extraneous data"},
-		{"non-shortest int", splice([]byte{0xaa, 0x00, 0x18, 0x01}, canon[3:]), "not in canonical encoding"},
-		{"unknown key", splice([]byte{0xab}, canon[1:], []byte{0x0a, 0x00}), "unknown field"},
-		{"duplicate key", splice([]byte{0xab}, canon[1:], []byte{0x00, 0x01}), "duplicate map key"},
+		{"non-shortest int", splice([]byte{0xa9, 0x00, 0x18, 0x02}, canon[3:]), "not in canonical encoding"},
+		{"unknown key", splice([]byte{0xaa}, canon[1:], []byte{0x09, 0x00}), "unknown field"},
+		{"version 1", splice([]byte{0xaa, 0x00, 0x01}, canon[3:], []byte{0x09, 0x58, 0x20}, make([]byte, 32)), "bad descriptor: version 1 (this program reads version 2)"},
+		{"duplicate key", splice([]byte{0xaa}, canon[1:], []byte{0x00, 0x02}), "duplicate map key"},
 		{"unsorted keys", splice(canon[:tail], canon[tail+35:tail+70], canon[tail:tail+35], canon[tail+70:]), "not in canonical encoding"},
-		{"missing key", splice([]byte{0xa9}, canon[1:len(canon)-35]), "read hash has 0 bytes"},
+		{"missing key", splice([]byte{0xa8}, canon[1:len(canon)-35]), "read hash has 0 bytes"},
 		{"indefinite map", splice([]byte{0xbf}, canon[1:], []byte{0xff}), "indefinite-length"},
 		{"tag inside", splice(canon[:tail+1], []byte{0xd8, 0x40}, canon[tail+1:]), "tag"},
 	} {
@@ -222,7 +220,10 @@ func TestDecodeDescriptorStrict(t *testing.T) {
 		mutate func(w *wireDescriptor)
 		want   string
 	}{
-		{"short root", func(w *wireDescriptor) { w.Roots[3] = w.Roots[3][:31] }, "shard 3: Merkle root has 31 bytes"},
+		{"short CID", func(w *wireDescriptor) { w.Shards[3] = w.Shards[3][:cidLen-1] }, "shard 3: CID"},
+		{"sha2-256 CID", func(w *wireDescriptor) {
+			w.Shards[2] = append([]byte("\x01\x55\x12\x20"), w.Shards[2][len(cidPrefix):]...)
+		}, "shard 2: CID"},
 		{"long nonce", func(w *wireDescriptor) { w.Nonce = append(w.Nonce, 0) }, "nonce has 33 bytes"},
 		{"short delete hash", func(w *wireDescriptor) { w.DeleteKey = nil }, "deletion hash has 0 bytes"},
 		{"CID with trailing byte", func(w *wireDescriptor) { w.Shards[1] = append(w.Shards[1], 0) }, "shard 1: CID"},

@@ -11,26 +11,27 @@
 // A blob of Size bytes at k+m gives k+m shards of ShardSize = ceil(Size/k)
 // bytes each: data shard i holds blob bytes [i*ShardSize, (i+1)*ShardSize),
 // the last one zero-padded; parity shards follow. An empty blob gives k+m
-// empty shards (ShardSize 0). A shard's CID is CIDv1, raw codec (0x55),
-// sha2-256 multihash of its bytes (ShardCID). Every shard is checked against
+// empty shards (ShardSize 0). A shard's CID is CIDv1, raw codec (0x55), with
+// a multihash of code MerkleSHA256 (private use, 0x300000) whose digest is the
+// shard's Merkle root (ShardCID): one SHA-256 pass over a shard gives its
+// address and the root its audits prove against. Every shard is checked against
 // its CID before it is used (Join, Reconstruct, VerifyShard), and rebuilt
 // shards are checked again, because the decoder does not verify its output.
 //
 // # Descriptor and stripe ID
 //
 // A Descriptor holds the public facts of a stripe: version, k, m, size,
-// shard size, the k+m shard CIDs, the k+m shard Merkle roots and the owner's
-// Secrets (a public nonce and the proof keys of the deletion and read secrets); it
+// shard size, the k+m shard CIDs and the owner's Secrets (a public nonce and the proof keys of the deletion and read secrets); it
 // names no owner. Marshal encodes it as a CBOR map with integer keys in core
 // deterministic encoding:
 //
-//	0 version (uint, 1)     5 shard CIDs (array of k+m byte strings, 36 bytes: 01 55 12 20 ‖ digest)
-//	1 k (uint)              6 Merkle roots (array of k+m byte strings, 32 bytes)
-//	2 m (uint)              7 nonce (32-byte byte string)
-//	3 size (uint)           8 deletion-secret hash (32-byte byte string)
-//	4 shard size (uint)     9 read-secret hash (32-byte byte string)
+//	0 version (uint, 2)     5 shard CIDs (array of k+m byte strings, 39 bytes: 01 55 80 80 c0 01 20 ‖ root)
+//	1 k (uint)              6 nonce (32-byte byte string)
+//	2 m (uint)              7 deletion proof key (32-byte byte string)
+//	3 size (uint)           8 read proof key (32-byte byte string)
+//	4 shard size (uint)
 //
-// All ten keys are always present. The stripe ID (StripeID) is the SHA-256 of
+// All nine keys are always present. The stripe ID (StripeID) is the SHA-256 of
 // that encoding. DecodeDescriptor accepts only the canonical encoding of a
 // valid descriptor, so one stripe has one byte form and one ID, and a
 // descriptor fetched under an ID is checked with OpenDescriptor.

@@ -5,53 +5,52 @@ import (
 	"sync"
 
 	"github.com/ipfs/go-cid"
-	mh "github.com/multiformats/go-multihash"
 )
 
+// MerkleSHA256 is the multihash code of a shard CID: its digest is the root
+// of the shard's Merkle tree (merkle.go: SHA-256 over 64 KiB pieces). The
+// code is in the private-use range of the multicodec table (0x300000 to
+// 0x3fffff), as the construction is this format's own. One pass of SHA-256
+// over a shard gives both its address and the root its audits prove
+// against.
+const MerkleSHA256 = 0x300000
+
 // cidPrefix is the binary prefix of every shard CID: CIDv1 (0x01), raw codec
-// (0x55), multihash sha2-256 (0x12) with a 32-byte digest (0x20).
-const cidPrefix = "\x01\x55\x12\x20"
+// (0x55), multihash code MerkleSHA256 as a varint (80 80 c0 01) and a 32-byte
+// digest (0x20).
+const cidPrefix = "\x01\x55\x80\x80\xc0\x01\x20"
 
 // cidLen is the length of a shard CID in binary form.
 const cidLen = len(cidPrefix) + sha256.Size
 
-// ShardCID is the content address of a shard: CIDv1, raw codec, sha2-256
-// multihash of data. It equals cid.NewCidV1(cid.Raw, mh.Sum(data, mh.SHA2_256, -1)).
-func ShardCID(data []byte) cid.Cid {
-	sum := sha256.Sum256(data)
-	return cidFromDigest(sum[:])
+// ShardCID is the content address of a shard: CIDv1, raw codec, multihash
+// MerkleSHA256 with the shard's Merkle root (MerkleRoot) as digest. It is
+// safe to call concurrently; data is only read.
+func ShardCID(data []byte) cid.Cid { return cidFromRoot(MerkleRoot(data)) }
+
+func cidFromRoot(root [32]byte) cid.Cid {
+	c, err := cid.Cast(append([]byte(cidPrefix), root[:]...))
+	if err != nil {
+		panic("erasure: a shard CID does not parse: " + err.Error()) // fixed prefix and length
+	}
+	return c
 }
 
-func cidFromDigest(d []byte) cid.Cid {
-	buf := make([]byte, 0, 2+sha256.Size)
-	buf = append(buf, mh.SHA2_256, sha256.Size)
-	buf = append(buf, d...)
-	return cid.NewCidV1(cid.Raw, mh.Multihash(buf))
-}
-
-// isShardCID reports whether c is a CIDv1, raw codec, sha2-256 CID.
+// isShardCID reports whether c has the form of a shard CID (CIDv1, raw,
+// MerkleSHA256, 32-byte digest).
 func isShardCID(c cid.Cid) bool {
 	s := c.KeyString()
 	return len(s) == cidLen && s[:len(cidPrefix)] == cidPrefix
 }
 
-// HashShard returns a shard's CID and its Merkle root (see MerkleRoot),
-// reading data once: each PieceSize piece is fed to the whole-shard hash and
-// hashed as a leaf while it is still in cache. It is safe to call
-// concurrently; data is only read.
-func HashShard(data []byte) (cid.Cid, [32]byte) {
-	whole := sha256.New()
-	leaf := sha256.New()
-	leaves := make([][32]byte, numPieces(len(data)))
-	for j := range leaves {
-		p := pieceOf(data, j)
-		whole.Write(p)
-		leaf.Reset()
-		leaf.Write(leafPrefix[:])
-		leaf.Write(p)
-		leaf.Sum(leaves[j][:0])
+// rootOf returns the Merkle root a shard CID carries; ok is false when c is
+// not a shard CID.
+func rootOf(c cid.Cid) (root [32]byte, ok bool) {
+	if !isShardCID(c) {
+		return root, false
 	}
-	return cidFromDigest(whole.Sum(nil)), reduce(leaves)
+	copy(root[:], c.KeyString()[len(cidPrefix):])
+	return root, true
 }
 
 // parallel calls f(i) for every i in idx, one goroutine each, and waits.

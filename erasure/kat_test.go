@@ -71,7 +71,7 @@ func TestKnownAnswer(t *testing.T) {
 	}
 	for i := range 4 {
 		part := blob[i<<18 : (i+1)<<18]
-		if back.Shards[i] != ShardCID(part) || back.Roots[i] != naiveRoot(part) {
+		if back.Shards[i] != ShardCID(part) || back.Root(i) != naiveRoot(part) {
 			t.Fatalf("data shard %d is not blob bytes %d..%d", i, i<<18, (i+1)<<18)
 		}
 	}

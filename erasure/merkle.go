@@ -3,9 +3,11 @@ package erasure
 import (
 	"crypto/sha256"
 	"fmt"
+	"hash"
 )
 
-// The Merkle tree of a shard (one per shard; its root is in Descriptor.Roots):
+// The Merkle tree of a shard (one per shard; its root is the digest of the
+// shard's CID, Descriptor.Root):
 //
 //   - The shard is cut into PieceSize (64 KiB) pieces; the last one may be
 //     shorter. An empty shard has one empty piece, so there is always at
@@ -42,12 +44,17 @@ func pieceOf(data []byte, j int) []byte {
 }
 
 func leafHash(p []byte) [32]byte {
-	h := sha256.New()
+	var out [32]byte
+	leafInto(sha256.New(), p, &out)
+	return out
+}
+
+// leafInto hashes piece p as a leaf with h (reset first) into out.
+func leafInto(h hash.Hash, p []byte, out *[32]byte) {
+	h.Reset()
 	h.Write(leafPrefix[:])
 	h.Write(p)
-	var out [32]byte
 	h.Sum(out[:0])
-	return out
 }
 
 func nodeHash(l, r *[32]byte) [32]byte {
@@ -80,8 +87,9 @@ func reduce(leaves [][32]byte) [32]byte {
 
 func hashLeaves(shard []byte) [][32]byte {
 	leaves := make([][32]byte, numPieces(len(shard)))
+	h := sha256.New()
 	for j := range leaves {
-		leaves[j] = leafHash(pieceOf(shard, j))
+		leafInto(h, pieceOf(shard, j), &leaves[j])
 	}
 	return leaves
 }
@@ -110,13 +118,13 @@ func PieceProof(shard []byte, piece int) (data []byte, proof [][32]byte, err err
 
 // VerifyPiece checks that data is the given piece of shard shardIndex of this
 // stripe, with the proof from PieceProof: its length must be that of the
-// piece and the proof must lead from its leaf to Roots[shardIndex]. Errors
+// piece and the proof must lead from its leaf to Root(shardIndex). Errors
 // wrap ErrBadProof. d should be valid (from Encode or DecodeDescriptor); any
 // d is safe.
 func (d *Descriptor) VerifyPiece(shardIndex, piece int, data []byte, proof [][32]byte) error {
 	i, j := shardIndex, piece
-	if i < 0 || i >= len(d.Roots) {
-		return fmt.Errorf("%w: shard %d out of range, the stripe has %d shards", ErrBadProof, i, len(d.Roots))
+	if i < 0 || i >= len(d.Shards) {
+		return fmt.Errorf("%w: shard %d out of range, the stripe has %d shards", ErrBadProof, i, len(d.Shards))
 	}
 	n := d.Pieces()
 	if j < 0 || j >= n {
@@ -145,7 +153,7 @@ func (d *Descriptor) VerifyPiece(shardIndex, piece int, data []byte, proof [][32
 	if used != len(proof) {
 		return fmt.Errorf("%w: shard %d piece %d: proof too long (%d hashes, want %d)", ErrBadProof, i, j, len(proof), used)
 	}
-	if h != d.Roots[i] {
+	if root, ok := rootOf(d.Shards[i]); !ok || h != root {
 		return fmt.Errorf("%w: shard %d piece %d does not lead to the shard's Merkle root", ErrBadProof, i, j)
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 
 const (
 	// Version is the descriptor format version this package writes and reads.
-	Version = 1
+	Version = 2
 	// PieceSize is the granularity of Merkle leaves, audits and piece proofs.
 	PieceSize = 64 << 10
 	// MaxBlobSize is the largest blob a stripe holds (64 MiB).

@@ -44,14 +44,13 @@ func EncodeInto(blob []byte, p Params, s Secrets, scratch []byte) (*Descriptor, 
 		Size:      int64(len(blob)),
 		ShardSize: shardSize(int64(len(blob)), p.K),
 		Shards:    make([]cid.Cid, n),
-		Roots:     make([][32]byte, n),
 		Secrets:   s,
 	}
 	if len(blob) == 0 {
 		shards := make([][]byte, n)
 		for i := range shards {
 			shards[i] = []byte{}
-			d.Shards[i], d.Roots[i] = emptyCID, emptyRoot
+			d.Shards[i] = emptyCID
 		}
 		return d, shards, scratch, nil
 	}
@@ -88,7 +87,7 @@ func EncodeInto(blob []byte, p Params, s Secrets, scratch []byte) (*Descriptor, 
 		}
 		shards[i] = sh
 	}
-	hash := func(i int) { d.Shards[i], d.Roots[i] = HashShard(shards[i]) }
+	hash := func(i int) { d.Shards[i] = ShardCID(shards[i]) }
 	var wg sync.WaitGroup
 	for i := range p.K {
 		wg.Go(func() { hash(i) })

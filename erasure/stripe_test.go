@@ -126,17 +126,14 @@ func TestEncodeShape(t *testing.T) {
 		t.Fatalf("ShardSize %d Size %d Pieces %d", d.ShardSize, d.Size, d.Pieces())
 	}
 	for i, s := range shards {
-		want := cid.NewCidV1(cid.Raw, mustSum(t, s))
+		want := cid.NewCidV1(cid.Raw, mustMerkleMH(t, s))
 		if d.Shards[i] != want || ShardCID(s) != want {
 			t.Fatalf("shard %d CID %s, want %s", i, d.Shards[i], want)
 		}
-		if d.Roots[i] != MerkleRoot(s) {
+		if d.Root(i) != naiveRoot(s) {
 			t.Fatalf("shard %d root mismatch", i)
 		}
 		if err := d.VerifyShard(i, s); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.VerifyShardRoot(i, s); err != nil {
 			t.Fatal(err)
 		}
 		if i < d.K {
@@ -152,9 +149,15 @@ func TestEncodeShape(t *testing.T) {
 	}
 }
 
-func mustSum(t *testing.T, b []byte) mh.Multihash {
-	h, err := mh.Sum(b, mh.SHA2_256, -1)
+// mustMerkleMH is the multihash of a shard CID built with go-multihash
+// itself: code MerkleSHA256, digest the independent Merkle root.
+func mustMerkleMH(t *testing.T, b []byte) mh.Multihash {
+	root := naiveRoot(b)
+	h, err := mh.Encode(root[:], MerkleSHA256)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mh.Cast(h); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -171,7 +174,7 @@ func TestEncodeErrors(t *testing.T) {
 	if _, _, err := Encode(big, DefaultParams, Secrets{}); !errors.Is(err, ErrBlobTooLarge) {
 		t.Errorf("too large: %v", err)
 	}
-	d := Descriptor{Version: Version, K: 1, M: 0, Size: MaxBlobSize, ShardSize: MaxBlobSize, Shards: []cid.Cid{ShardCID(nil)}, Roots: make([][32]byte, 1)}
+	d := Descriptor{Version: Version, K: 1, M: 0, Size: MaxBlobSize, ShardSize: MaxBlobSize, Shards: []cid.Cid{ShardCID(nil)}}
 	if err := d.Validate(); err != nil {
 		t.Errorf("MaxBlobSize: %v", err)
 	}
@@ -371,36 +374,37 @@ func TestVerifyShardErrors(t *testing.T) {
 		{"index -1", -1, shards[0], "index out of range"},
 		{"index 4", 4, shards[0], "index out of range"},
 	} {
-		for _, verify := range []func(int, []byte) error{d.VerifyShard, d.VerifyShardRoot} {
-			err := verify(tc.i, tc.data)
-			var se *ShardError
-			if !errors.As(err, &se) || se.Index != tc.i || !errors.Is(err, ErrShardMismatch) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("%s: %v", tc.name, err)
-			}
+		err := d.VerifyShard(tc.i, tc.data)
+		var se *ShardError
+		if !errors.As(err, &se) || se.Index != tc.i || !errors.Is(err, ErrShardMismatch) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.name, err)
 		}
-	}
-	// A shard whose CID matches but whose root in the descriptor is wrong.
-	bad := *d
-	bad.Roots = append([][32]byte(nil), d.Roots...)
-	bad.Roots[0][0] ^= 1
-	if err := bad.VerifyShard(0, shards[0]); err != nil {
-		t.Errorf("VerifyShard checks only the CID: %v", err)
-	}
-	if err := bad.VerifyShardRoot(0, shards[0]); !errors.Is(err, ErrShardMismatch) || !strings.Contains(err.Error(), "Merkle root") {
-		t.Errorf("VerifyShardRoot: %v", err)
 	}
 }
 
-func TestHashShard(t *testing.T) {
+// TestShardCID: a shard's CID is CIDv1 raw with the MerkleSHA256 multihash
+// of its Merkle root, the root an independent tree (naiveRoot) gives, and a
+// flipped bit anywhere changes it.
+func TestShardCID(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, n := range []int{0, 1, PieceSize - 1, PieceSize, PieceSize + 1, 5*PieceSize + 17} {
 		b := randBlob(r, n)
-		c, root := HashShard(b)
-		if c != ShardCID(b) || root != MerkleRoot(b) {
-			t.Fatalf("HashShard(%d bytes) disagrees with ShardCID/MerkleRoot", n)
-		}
-		if want := cid.NewCidV1(cid.Raw, mustSum(t, b)); c != want {
+		c := ShardCID(b)
+		if want := cid.NewCidV1(cid.Raw, mustMerkleMH(t, b)); c != want {
 			t.Fatalf("ShardCID(%d bytes) = %s, want %s", n, c, want)
+		}
+		if root, ok := rootOf(c); !ok || root != MerkleRoot(b) {
+			t.Fatalf("rootOf(ShardCID(%d bytes)) = %x, %v", n, root, ok)
+		}
+		if !isShardCID(c) || len(c.Bytes()) != cidLen {
+			t.Fatalf("ShardCID(%d bytes) = %x, not of the shard CID form", n, c.Bytes())
+		}
+		if n > 0 {
+			flipped := bytes.Clone(b)
+			flipped[r.IntN(n)] ^= 1 << r.IntN(8)
+			if ShardCID(flipped) == c {
+				t.Fatalf("a flipped bit in %d bytes kept the CID", n)
+			}
 		}
 	}
 }

@@ -123,7 +123,10 @@ func TestDiskFileFormat(t *testing.T) {
 	if filepath.Base(path) != wantName {
 		t.Fatalf("file name %s, want %s", filepath.Base(path), wantName)
 	}
-	digest := c.Hash()[2:] // sha2-256 multihash: 0x12 0x20 digest
+	digest := c.Hash()[5:] // shard multihash: code 80 80 c0 01, length 0x20, digest (the Merkle root)
+	if root := st.D.Root(5); string(digest) != string(root[:]) {
+		t.Fatalf("CID digest %x, want the Merkle root %x", digest, root)
+	}
 	if fan := filepath.Base(filepath.Dir(path)); fan != strings.ToLower(string("0123456789abcdef"[digest[0]>>4])+string("0123456789abcdef"[digest[0]&15])) {
 		t.Fatalf("fan-out directory %s for digest %x", fan, digest[:1])
 	}

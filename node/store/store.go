@@ -178,7 +178,7 @@ func checkPut(d *erasure.Descriptor, index int, data []byte, encoded bool) (Shar
 		return ref, nil
 	}
 	// The Merkle root too: a holder answers audits with piece proofs.
-	if err := d.VerifyShardRoot(index, data); err != nil {
+	if err := d.VerifyShard(index, data); err != nil {
 		return ref, fmt.Errorf("store: put %v: %w", ref, err)
 	}
 	return ref, nil
