@@ -122,6 +122,42 @@ func Join(d *Descriptor, shards [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return join(d, shards, good)
+}
+
+// JoinVerified is Join for shards the caller has already checked, each
+// against its CID (Descriptor.VerifyShard): every non-nil entry is taken as
+// good and not hashed again. Shards it rebuilds are still checked, so a
+// descriptor whose CIDs are not one code word is still caught. Fewer than K
+// non-nil shards give a *TooFewShardsError.
+func JoinVerified(d *Descriptor, shards [][]byte) ([]byte, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if len(shards) != d.K+d.M {
+		return nil, fmt.Errorf("%w: %d shards given for a %d+%d stripe, want %d (nil for missing)", ErrBadParams, len(shards), d.K, d.M, d.K+d.M)
+	}
+	good := make([]bool, len(shards))
+	n := 0
+	var missing []int
+	for i, s := range shards {
+		switch {
+		case s == nil:
+			missing = append(missing, i)
+		case int64(len(s)) != d.ShardSize:
+			return nil, fmt.Errorf("%w: shard %d has %d bytes, want %d (JoinVerified takes only verified shards)", ErrBadParams, i, len(s), d.ShardSize)
+		default:
+			good[i] = true
+			n++
+		}
+	}
+	if n < d.K && d.Size > 0 {
+		return nil, &TooFewShardsError{Good: n, Need: d.K, Total: len(shards), Missing: missing}
+	}
+	return join(d, shards, good)
+}
+
+func join(d *Descriptor, shards [][]byte, good []bool) ([]byte, error) {
 	if d.Size == 0 {
 		return []byte{}, nil
 	}

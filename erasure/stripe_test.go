@@ -58,11 +58,18 @@ func TestJoinAnySubset(t *testing.T) {
 			if !bytes.Equal(got, blob) {
 				t.Fatalf("%v size %d keep %v: wrong blob", p, size, idx)
 			}
+			got, err = JoinVerified(d, keep(shards, idx))
+			if err != nil || !bytes.Equal(got, blob) {
+				t.Fatalf("%v size %d keep %v: JoinVerified: %v", p, size, idx, err)
+			}
 		}
 		if p.M > 0 && size > 0 { // one fewer than k is never enough
 			idx := r.Perm(n)[:p.K-1]
 			if _, err := Join(d, keep(shards, idx)); !errors.Is(err, ErrTooFewShards) {
 				t.Fatalf("%v size %d keep %v: %v, want ErrTooFewShards", p, size, idx, err)
+			}
+			if _, err := JoinVerified(d, keep(shards, idx)); !errors.Is(err, ErrTooFewShards) {
+				t.Fatalf("%v size %d keep %v: JoinVerified: %v, want ErrTooFewShards", p, size, idx, err)
 			}
 		}
 	}
@@ -322,6 +329,15 @@ func TestJoinWrongCount(t *testing.T) {
 	if _, err := Join(d, shards[:2]); !errors.Is(err, ErrBadParams) {
 		t.Fatalf("2 slots for 2+1: %v", err)
 	}
+	if _, err := JoinVerified(d, shards[:2]); !errors.Is(err, ErrBadParams) {
+		t.Fatalf("JoinVerified, 2 slots for 2+1: %v", err)
+	}
+	if _, err := JoinVerified(d, [][]byte{shards[0][:1], shards[1], nil}); !errors.Is(err, ErrBadParams) {
+		t.Fatalf("JoinVerified, a short shard: %v", err)
+	}
+	if _, err := JoinVerified(d, [][]byte{shards[0], nil, nil}); !errors.Is(err, ErrTooFewShards) {
+		t.Fatalf("JoinVerified, one of 2+1: %v", err)
+	}
 	if err := Reconstruct(d, append(shards, nil)); !errors.Is(err, ErrBadParams) {
 		t.Fatalf("4 slots for 2+1: %v", err)
 	}
@@ -348,6 +364,9 @@ func TestInconsistentDescriptor(t *testing.T) {
 	in := [][]byte{nil, forged[1], nil, forged[3]}
 	if _, err := Join(&fd, in); !errors.Is(err, ErrBadDescriptor) || !errors.Is(err, ErrShardMismatch) {
 		t.Fatalf("Join: %v", err)
+	}
+	if _, err := JoinVerified(&fd, in); !errors.Is(err, ErrBadDescriptor) || !errors.Is(err, ErrShardMismatch) {
+		t.Fatalf("JoinVerified: %v", err)
 	}
 	if err := Reconstruct(&fd, in); !errors.Is(err, ErrBadDescriptor) {
 		t.Fatalf("Reconstruct: %v", err)

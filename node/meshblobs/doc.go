@@ -29,7 +29,8 @@
 // fetches k shards at once with read proofs (crypto.MemberKeys.ReadSecret of
 // the descriptor's nonce), asks another holder when one is slower than
 // Config.HedgeAfter (plus size at HedgeRate) or sends a wrong shard (never
-// asking that liar again), joins with erasure.Join and writes back where it
+// asking that liar again), joins with erasure.JoinVerified (each shard was
+// checked against its CID as it arrived, once) and writes back where it
 // found the shards. Costly steps begin only when the guesses do not suffice.
 // Without a hint the descriptor comes from a holder through Config.Locate;
 // the shard protocol lacks that op today (docs/lookup.md).
