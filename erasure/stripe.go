@@ -122,7 +122,13 @@ func Join(d *Descriptor, shards [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return join(d, shards, good)
+	return join(d, shards, good, nil)
+}
+
+// inPlace reports whether shard starts where dst does (it was read into
+// its place in the result).
+func inPlace(shard, dst []byte) bool {
+	return len(shard) > 0 && len(dst) > 0 && &shard[0] == &dst[0]
 }
 
 // JoinVerified is Join for shards the caller has already checked, each
@@ -130,7 +136,13 @@ func Join(d *Descriptor, shards [][]byte) ([]byte, error) {
 // good and not hashed again. Shards it rebuilds are still checked, so a
 // descriptor whose CIDs are not one code word is still caught. Fewer than K
 // non-nil shards give a *TooFewShardsError.
-func JoinVerified(d *Descriptor, shards [][]byte) ([]byte, error) {
+//
+// buf, when it has room for K*ShardSize bytes, holds the result: a data
+// shard that already lies at its place in buf (shards[i] is
+// buf[i*ShardSize:(i+1)*ShardSize]) is not copied, so a caller that reads
+// data shards straight into buf joins them for free. Other shards must not
+// overlap buf. With a shorter buf the result is a new allocation.
+func JoinVerified(d *Descriptor, shards [][]byte, buf []byte) ([]byte, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -154,22 +166,26 @@ func JoinVerified(d *Descriptor, shards [][]byte) ([]byte, error) {
 	if n < d.K && d.Size > 0 {
 		return nil, &TooFewShardsError{Good: n, Need: d.K, Total: len(shards), Missing: missing}
 	}
-	return join(d, shards, good)
+	return join(d, shards, good, buf)
 }
 
-func join(d *Descriptor, shards [][]byte, good []bool) ([]byte, error) {
+func join(d *Descriptor, shards [][]byte, good []bool, buf []byte) ([]byte, error) {
 	if d.Size == 0 {
 		return []byte{}, nil
 	}
 	ss := int(d.ShardSize)
-	out := make([]byte, d.K*ss)
+	out := buf
+	if cap(out) < d.K*ss {
+		out = make([]byte, d.K*ss)
+	}
+	out = out[:d.K*ss]
 	view := make([][]byte, len(shards))
 	var rebuilt []int
 	for i := range shards {
 		switch {
 		case good[i]:
 			view[i] = shards[i]
-			if i < d.K {
+			if i < d.K && !inPlace(shards[i], out[i*ss:]) {
 				copy(out[i*ss:], shards[i])
 			}
 		case i < d.K:

@@ -58,9 +58,26 @@ func TestJoinAnySubset(t *testing.T) {
 			if !bytes.Equal(got, blob) {
 				t.Fatalf("%v size %d keep %v: wrong blob", p, size, idx)
 			}
-			got, err = JoinVerified(d, keep(shards, idx))
+			got, err = JoinVerified(d, keep(shards, idx), nil)
 			if err != nil || !bytes.Equal(got, blob) {
 				t.Fatalf("%v size %d keep %v: JoinVerified: %v", p, size, idx, err)
+			}
+			// Data shards read straight into their place in a buffer whose
+			// other bytes are garbage: the result is that buffer.
+			if size > 0 {
+				ss := int(d.ShardSize)
+				buf := randBlob(r, p.K*ss+r.IntN(3))
+				in := keep(shards, idx)
+				for i := range p.K {
+					if in[i] != nil && r.IntN(3) > 0 {
+						copy(buf[i*ss:], in[i])
+						in[i] = buf[i*ss : (i+1)*ss]
+					}
+				}
+				got, err = JoinVerified(d, in, buf)
+				if err != nil || !bytes.Equal(got, blob) || &got[0] != &buf[0] {
+					t.Fatalf("%v size %d keep %v: JoinVerified into a buffer: %v", p, size, idx, err)
+				}
 			}
 		}
 		if p.M > 0 && size > 0 { // one fewer than k is never enough
@@ -68,7 +85,7 @@ func TestJoinAnySubset(t *testing.T) {
 			if _, err := Join(d, keep(shards, idx)); !errors.Is(err, ErrTooFewShards) {
 				t.Fatalf("%v size %d keep %v: %v, want ErrTooFewShards", p, size, idx, err)
 			}
-			if _, err := JoinVerified(d, keep(shards, idx)); !errors.Is(err, ErrTooFewShards) {
+			if _, err := JoinVerified(d, keep(shards, idx), nil); !errors.Is(err, ErrTooFewShards) {
 				t.Fatalf("%v size %d keep %v: JoinVerified: %v, want ErrTooFewShards", p, size, idx, err)
 			}
 		}
@@ -329,13 +346,13 @@ func TestJoinWrongCount(t *testing.T) {
 	if _, err := Join(d, shards[:2]); !errors.Is(err, ErrBadParams) {
 		t.Fatalf("2 slots for 2+1: %v", err)
 	}
-	if _, err := JoinVerified(d, shards[:2]); !errors.Is(err, ErrBadParams) {
+	if _, err := JoinVerified(d, shards[:2], nil); !errors.Is(err, ErrBadParams) {
 		t.Fatalf("JoinVerified, 2 slots for 2+1: %v", err)
 	}
-	if _, err := JoinVerified(d, [][]byte{shards[0][:1], shards[1], nil}); !errors.Is(err, ErrBadParams) {
+	if _, err := JoinVerified(d, [][]byte{shards[0][:1], shards[1], nil}, nil); !errors.Is(err, ErrBadParams) {
 		t.Fatalf("JoinVerified, a short shard: %v", err)
 	}
-	if _, err := JoinVerified(d, [][]byte{shards[0], nil, nil}); !errors.Is(err, ErrTooFewShards) {
+	if _, err := JoinVerified(d, [][]byte{shards[0], nil, nil}, nil); !errors.Is(err, ErrTooFewShards) {
 		t.Fatalf("JoinVerified, one of 2+1: %v", err)
 	}
 	if err := Reconstruct(d, append(shards, nil)); !errors.Is(err, ErrBadParams) {
@@ -365,7 +382,7 @@ func TestInconsistentDescriptor(t *testing.T) {
 	if _, err := Join(&fd, in); !errors.Is(err, ErrBadDescriptor) || !errors.Is(err, ErrShardMismatch) {
 		t.Fatalf("Join: %v", err)
 	}
-	if _, err := JoinVerified(&fd, in); !errors.Is(err, ErrBadDescriptor) || !errors.Is(err, ErrShardMismatch) {
+	if _, err := JoinVerified(&fd, in, nil); !errors.Is(err, ErrBadDescriptor) || !errors.Is(err, ErrShardMismatch) {
 		t.Fatalf("JoinVerified: %v", err)
 	}
 	if err := Reconstruct(&fd, in); !errors.Is(err, ErrBadDescriptor) {

@@ -23,6 +23,15 @@ type fetch struct {
 	d      *erasure.Descriptor
 	secret crypto.ReadSecret
 
+	// slab holds the blob: data shard i is read straight into slab's
+	// slot i by the one transfer that has it on loan (lent[i]), so that
+	// joining copies nothing. A hedged second transfer of the shard reads
+	// into a buffer of its own. Once run has returned no transfer is left
+	// writing, and erasure.JoinVerified copies a shard that came in another
+	// buffer into its slot.
+	slab []byte
+	lent []bool
+
 	mu     sync.Mutex
 	shards [][]byte
 	from   []peer.ID // who gave each shard
@@ -34,6 +43,7 @@ type fetch struct {
 type attempt struct {
 	c    cand
 	slow bool
+	slot bool // reads into f.slab's slot for c.i
 }
 
 type result struct {
@@ -56,6 +66,7 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 	n := len(d.Shards)
 	f.shards, f.from, f.fast = make([][]byte, n), make([]peer.ID, n), make([]int, n)
 	f.seen, f.gone = make([]peer.ID, n), make([]peer.ID, n)
+	f.slab, f.lent = make([]byte, int64(d.K)*d.ShardSize), make([]bool, d.K)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -74,11 +85,18 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 	launch := func(c cand) {
 		id := nextID
 		nextID++
-		active[id] = &attempt{c: c}
+		a := &attempt{c: c}
+		active[id] = a
 		fastActive++
 		f.mu.Lock()
 		f.fast[c.i]++
 		f.mu.Unlock()
+		var dst []byte
+		if c.i < d.K && !f.lent[c.i] {
+			f.lent[c.i], a.slot = true, true
+			ss := d.ShardSize
+			dst = f.slab[int64(c.i)*ss : int64(c.i+1)*ss : int64(c.i+1)*ss]
+		}
 		wg.Go(func() {
 			t := time.AfterFunc(b.cfg.hedgeAfter(d.ShardSize), func() {
 				select {
@@ -86,7 +104,7 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 				case <-ctx.Done():
 				}
 			})
-			data, err := b.getShard(ctx, c.p, d, c.i, f.secret)
+			data, err := b.getShard(ctx, c.p, d, c.i, f.secret, dst)
 			t.Stop()
 			select {
 			case results <- result{id, data, err}:
@@ -146,6 +164,9 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 			a := active[r.id]
 			delete(active, r.id)
 			calm(a)
+			if r.err != nil && a.slot {
+				f.lent[a.c.i] = false // done with it: the next transfer may use it
+			}
 			if r.err == nil {
 				f.mu.Lock()
 				if f.shards[a.c.i] == nil {
@@ -204,13 +225,14 @@ func (f *fetch) popBacklog(backlog *[]cand, liars map[peer.ID]bool) (cand, bool)
 	return cand{}, false
 }
 
-// getShard fetches shard i of d from p as the stripe's owner.
-func (b *Blobs) getShard(ctx context.Context, p peer.ID, d *erasure.Descriptor, i int, secret crypto.ReadSecret) ([]byte, error) {
+// getShard fetches shard i of d from p as the stripe's owner, into dst
+// when it has the shard's size (shard.GetInto).
+func (b *Blobs) getShard(ctx context.Context, p peer.ID, d *erasure.Descriptor, i int, secret crypto.ReadSecret, dst []byte) ([]byte, error) {
 	b.stats.shardGets.Add(1)
 	var data []byte
 	err := b.call(ctx, p, b.cfg.transferTimeout(d.ShardSize), func(ctx context.Context, s Stream) error {
 		var err error
-		data, err = shard.Get(ctx, s, b.cfg.Self.String(), p.String(), d, i, secret, time.Now())
+		data, err = shard.GetInto(ctx, s, b.cfg.Self.String(), p.String(), d, i, secret, time.Now(), dst)
 		return err
 	})
 	return data, err

@@ -55,8 +55,9 @@ func (b *Blobs) Get(ctx context.Context, id erasure.StripeID) ([]byte, error) {
 		if err := f.run(ctx, hinted, loc); err != nil {
 			return nil, err
 		}
-		// Every shard in f.shards passed VerifyShard in shard.Get.
-		if blob, err = erasure.JoinVerified(d, f.shards); err != nil {
+		// Every shard in f.shards passed VerifyShard in shard.GetInto; the
+		// data shards mostly lie in their slots of f.slab already.
+		if blob, err = erasure.JoinVerified(d, f.shards, f.slab); err != nil {
 			return nil, fmt.Errorf("meshblobs: get stripe %v: %w", id, err)
 		}
 		b.saveHint(ctx, id, &hint{d: d, holders: f.holders(hinted)}, h)

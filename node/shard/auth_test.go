@@ -18,7 +18,7 @@ func TestGetRefused(t *testing.T) {
 	e.mustPut(f, 0)
 	id := f.d.ID()
 	getWith := func(p *wireProof) func(s Stream) error {
-		return func(s Stream) error { _, err := zeroClient.get(ctx, s, f.d, 0, p); return err }
+		return func(s Stream) error { _, err := zeroClient.get(ctx, s, f.d, 0, p, nil); return err }
 	}
 	ownerGet := func(self, holder string, now time.Time) func(s Stream) error {
 		return func(s Stream) error { _, err := Get(ctx, s, self, holder, f.d, 0, f.read, now); return err }
@@ -62,7 +62,7 @@ func TestGetReplay(t *testing.T) {
 	f := newFixture(t, 10_000)
 	e.mustPut(f, 0)
 	p := newProof(domainGet, f.d.ID(), 0, holderID, ownerID, time.Now(), f.read.Prove)
-	get := func(s Stream) error { _, err := zeroClient.get(ctx, s, f.d, 0, p); return err }
+	get := func(s Stream) error { _, err := zeroClient.get(ctx, s, f.d, 0, p, nil); return err }
 	if cerr, _ := e.run(ownerID, get); cerr != nil {
 		t.Fatal(cerr)
 	}

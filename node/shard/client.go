@@ -41,6 +41,11 @@ func Get(ctx context.Context, s Stream, self, holder string, d *erasure.Descript
 	return zeroClient.Get(ctx, s, self, holder, d, index, secret, now)
 }
 
+// GetInto is Client.GetInto with the default limits.
+func GetInto(ctx context.Context, s Stream, self, holder string, d *erasure.Descriptor, index int, secret crypto.ReadSecret, now time.Time, dst []byte) ([]byte, error) {
+	return zeroClient.GetInto(ctx, s, self, holder, d, index, secret, now, dst)
+}
+
 // GetAuthorized fetches a shard without a proof; see Client.GetAuthorized.
 func GetAuthorized(ctx context.Context, s Stream, d *erasure.Descriptor, index int) ([]byte, error) {
 	return zeroClient.GetAuthorized(ctx, s, d, index)
@@ -97,10 +102,17 @@ func (c *Client) PutPlaced(ctx context.Context, s Stream, d *erasure.Descriptor,
 // clock. The bytes are verified against d's CID: a holder that sends others
 // gets ErrWrongShard. Refusals: ErrNotFound, ErrDenied, ErrBusy.
 func (c *Client) Get(ctx context.Context, s Stream, self, holder string, d *erasure.Descriptor, index int, secret crypto.ReadSecret, now time.Time) ([]byte, error) {
+	return c.GetInto(ctx, s, self, holder, d, index, secret, now, nil)
+}
+
+// GetInto is Get reading the shard into dst when len(dst) is the shard
+// size (else into a new slice); the result is then dst. On an error dst
+// may hold any bytes.
+func (c *Client) GetInto(ctx context.Context, s Stream, self, holder string, d *erasure.Descriptor, index int, secret crypto.ReadSecret, now time.Time, dst []byte) ([]byte, error) {
 	if err := checkLocal(d, index); err != nil {
 		return nil, err
 	}
-	return c.get(ctx, s, d, index, newProof(domainGet, d.ID(), index, holder, self, now, secret.Prove))
+	return c.get(ctx, s, d, index, newProof(domainGet, d.ID(), index, holder, self, now, secret.Prove), dst)
 }
 
 // GetAuthorized is Get without a proof, for a requester the holder's
@@ -109,10 +121,10 @@ func (c *Client) GetAuthorized(ctx context.Context, s Stream, d *erasure.Descrip
 	if err := checkLocal(d, index); err != nil {
 		return nil, err
 	}
-	return c.get(ctx, s, d, index, nil)
+	return c.get(ctx, s, d, index, nil, nil)
 }
 
-func (c *Client) get(ctx context.Context, s Stream, d *erasure.Descriptor, index int, proof *wireProof) ([]byte, error) {
+func (c *Client) get(ctx context.Context, s Stream, d *erasure.Descriptor, index int, proof *wireProof, dst []byte) ([]byte, error) {
 	id := d.ID()
 	req := &request{Version: wireVersion, Op: opGet, Stripe: id[:], Index: index, Proof: proof}
 	var data []byte
@@ -120,7 +132,10 @@ func (c *Client) get(ctx context.Context, s Stream, d *erasure.Descriptor, index
 		if resp.Size != d.ShardSize {
 			return refuse(ErrWrongShard, fmt.Sprintf("the holder announced %d bytes, the descriptor says %d", resp.Size, d.ShardSize))
 		}
-		buf := make([]byte, resp.Size)
+		buf := dst
+		if int64(len(buf)) != resp.Size {
+			buf = make([]byte, resp.Size)
+		}
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return ioErr(err, "reading the shard")
 		}

@@ -333,3 +333,38 @@ func TestConcurrentPutDelete(t *testing.T) {
 		}
 	}
 }
+
+// TestGetInto: a shard is read into the caller's buffer when it has the
+// shard's size (the result is that buffer), into a new one otherwise, and
+// bytes that fail the CID check are refused either way.
+func TestGetInto(t *testing.T) {
+	f := newFixture(t, 4*2*erasure.PieceSize+5)
+	e := newEnv(t, store.NewMemStore(0))
+	e.mustPut(f, 2)
+	getInto := func(e *env, dst []byte) ([]byte, error) {
+		var data []byte
+		cerr, _ := e.run(ownerID, func(s Stream) (err error) {
+			data, err = GetInto(context.Background(), s, ownerID, holderID, f.d, 2, f.read, time.Now(), dst)
+			return err
+		})
+		return data, cerr
+	}
+	dst := make([]byte, f.d.ShardSize)
+	data, err := getInto(e, dst)
+	if err != nil || !bytes.Equal(data, f.shards[2]) || &data[0] != &dst[0] {
+		t.Fatalf("into a buffer of the shard's size: %v", err)
+	}
+	short := make([]byte, f.d.ShardSize-1)
+	data, err = getInto(e, short)
+	if err != nil || !bytes.Equal(data, f.shards[2]) || &data[0] == &short[0] {
+		t.Fatalf("into a short buffer: %v", err)
+	}
+	ls := &lyingStore{Store: store.NewMemStore(0)}
+	el := newEnv(t, ls)
+	el.mustPut(f, 2)
+	data, err = getInto(el, dst)
+	wantErr(t, "get into, from a liar", err, ErrWrongShard, erasure.ErrShardMismatch)
+	if data != nil {
+		t.Fatal("wrong bytes were returned")
+	}
+}
