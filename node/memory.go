@@ -7,11 +7,14 @@ import (
 
 // DefaultMemoryLimit is the soft memory limit a respaldo process sets for
 // the Go runtime unless GOMEMLIMIT says otherwise. A backup's live heap is
-// about 70 MB (a few packs in flight); without a limit the collector lets
-// the heap grow to twice that. Near the limit the collector simply works
-// harder (measured: no loss of backup throughput at 96 MiB); it never fails
-// an allocation because of it. See docs/performance.md.
-const DefaultMemoryLimit = 128 << 20
+// about 75 MB (three packs in flight with their parity, chunk pages,
+// badger's memtable); without a limit the collector lets the heap grow to
+// twice that, and the limit is then what sets the peak RSS. Near the limit
+// the collector simply works harder; it never fails an allocation because
+// of it. 128 MiB gave a member node a 148 MiB peak during a 1 GiB backup
+// through the mesh, 100 MiB (with the smaller live heap) 135–137 MiB at the
+// same speed. See docs/performance.md.
+const DefaultMemoryLimit = 100 << 20
 
 // ApplyMemoryLimit sets the runtime's soft memory limit to limit bytes
 // (DefaultMemoryLimit when limit is 0; none when negative) unless the

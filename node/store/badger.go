@@ -11,11 +11,15 @@ import (
 
 // badgerOptions are the options of the records database: small values stay
 // in the LSM tree only up to 1 KiB, and the low-memory set measured in
-// NOTES-deps.md keeps a node's RAM use small.
+// NOTES-deps.md keeps a node's RAM use small. The memtable is 4 MiB: a
+// node writes a few hundred bytes of records per shard or pack, and the
+// memtable's arena is live heap for the whole life of the process (21 MB
+// at 16 MiB, about 5 MB at 4 MiB; docs/performance.md). It bounds one
+// transaction to about 600 KB, far above any single update here.
 func badgerOptions(dir string, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithValueThreshold(1 << 10).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(4 << 20).
 		WithNumMemtables(2).
 		WithBaseTableSize(1 << 20).
 		WithBlockCacheSize(8 << 20).
