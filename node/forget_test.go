@@ -35,18 +35,22 @@ func shardCount(t *testing.T, m *testmesh.Mesh) int {
 // and deletes it from the holders once the grace has passed; the kept
 // snapshot still restores, and a backup after the prune does not
 // deduplicate against deleted packs.
-func TestForgetPrune(t *testing.T) {
-	const grace = 300 * time.Millisecond
-	m := testmesh.StartWith(t, 7, func(_ int, c *node.Config) { c.PruneGrace = grace })
+// pruneMesh starts seven nodes with a prune grace of grace and a member on
+// node 0; src is a folder path to back up (not created).
+func pruneMesh(t *testing.T, grace time.Duration) (m *testmesh.Mesh, ctx context.Context, be api.Backend, key api.RecoveryKey, src string) {
+	m = testmesh.StartWith(t, 7, func(_ int, c *node.Config) { c.PruneGrace = grace })
 	ctx, cancel := context.WithTimeout(context.Background(), testmesh.Scale(3*time.Minute))
-	defer cancel()
+	t.Cleanup(cancel)
 	rk, err := node.SetupMember(m.Nodes[0].Dir, "laptop")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := api.NewRecoveryKey(rk)
-	be := m.Nodes[0].APIBackend()
-	src := filepath.Join(t.TempDir(), "docs")
+	return m, ctx, m.Nodes[0].APIBackend(), api.NewRecoveryKey(rk), filepath.Join(t.TempDir(), "docs")
+}
+
+func TestForgetPrune(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	m, ctx, be, key, src := pruneMesh(t, grace)
 	writeTree(t, src)
 	first, err := be.Backup(ctx, api.BackupRequest{Paths: []string{src}}, nil)
 	if err != nil {
@@ -179,16 +183,7 @@ func TestScheduleRetention(t *testing.T) {
 // finishes it.
 func TestCheckAfterPruneCutOff(t *testing.T) {
 	const grace = 300 * time.Millisecond
-	m := testmesh.StartWith(t, 7, func(_ int, c *node.Config) { c.PruneGrace = grace })
-	ctx, cancel := context.WithTimeout(context.Background(), testmesh.Scale(3*time.Minute))
-	defer cancel()
-	rk, err := node.SetupMember(m.Nodes[0].Dir, "laptop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := api.NewRecoveryKey(rk)
-	be := m.Nodes[0].APIBackend()
-	src := filepath.Join(t.TempDir(), "docs")
+	m, ctx, be, key, src := pruneMesh(t, grace)
 	for range 2 { // two trees at one path: the first one's packs become garbage
 		if err := os.RemoveAll(src); err != nil {
 			t.Fatal(err)
