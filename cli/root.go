@@ -90,6 +90,7 @@ Start with 'respaldo demo', which runs a whole backup and restore on this machin
 	root.AddCommand(newRosterCommand(g))
 	root.AddCommand(newRevokeCommand(g))
 	root.AddCommand(newRenewCommand(g))
+	root.AddCommand(newOperatorCommand(g))
 	root.AddCommand(newDrainCommand(g))
 	root.AddCommand(newVersionCommand(g))
 	return root

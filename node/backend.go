@@ -66,6 +66,9 @@ func (b *backend) Roster(ctx context.Context) ([]api.RosterEntry, error) {
 		if v.Kind == roster.KindAdmit {
 			out[len(out)-1].Expiry = v.Expiry
 		}
+		if v.Kind == roster.KindAddOperator || v.Kind == roster.KindRemoveOperator {
+			out[len(out)-1].Operator = e.Operator.Fingerprint()
+		}
 	}
 	return out, nil
 }
@@ -116,6 +119,16 @@ func (b *backend) Revoke(ctx context.Context, req api.RevokeRequest) (api.Revoke
 // Renew extends a peer's membership (expiry.go): POST /v1/renew.
 func (b *backend) Renew(ctx context.Context, req api.RenewRequest) (api.RenewResult, error) {
 	return b.n.renewAPI(ctx, req)
+}
+
+// OperatorAdd makes a new key an operator (operators.go): POST /v1/operator-add.
+func (b *backend) OperatorAdd(ctx context.Context, req api.OperatorAddRequest) (api.OperatorResult, error) {
+	return b.n.operatorAddAPI(ctx, req)
+}
+
+// OperatorRemove removes an operator key (operators.go): POST /v1/operator-remove.
+func (b *backend) OperatorRemove(ctx context.Context, req api.OperatorRemoveRequest) (api.OperatorResult, error) {
+	return b.n.operatorRemoveAPI(ctx, req)
 }
 
 // Drain moves this node's shards to other peers (drain.go): POST /v1/drain.

@@ -13,7 +13,8 @@ import "context"
 // anything else is internal. Their messages go to the user as they are, on
 // one line: say what is wrong and what to do, and never include a key.
 //
-// The ctx of Backup, Forget, Invite, Revoke, Renew and Drain is the server's, not
+// The ctx of Backup, Forget, Invite, Revoke, Renew, OperatorAdd, OperatorRemove
+// and Drain is the server's, not
 // the request's: it ends only when the server is made to stop (Start's ctx
 // ends, or Shutdown's deadline passes), so closing the terminal does not
 // stop them. The ctx of the other methods ends when the client goes away.
@@ -24,6 +25,8 @@ type Backend interface {
 	Invite(ctx context.Context, req InviteRequest) (Invite, error)
 	Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error)
 	Renew(ctx context.Context, req RenewRequest) (RenewResult, error)
+	OperatorAdd(ctx context.Context, req OperatorAddRequest) (OperatorResult, error)
+	OperatorRemove(ctx context.Context, req OperatorRemoveRequest) (OperatorResult, error)
 	Drain(ctx context.Context) (DrainResult, error)
 
 	// Backup makes one snapshot. progress may be called at any rate from
@@ -61,6 +64,12 @@ func (UnimplementedBackend) Revoke(context.Context, RevokeRequest) (RevokeResult
 }
 func (UnimplementedBackend) Renew(context.Context, RenewRequest) (RenewResult, error) {
 	return RenewResult{}, ErrNotImplemented
+}
+func (UnimplementedBackend) OperatorAdd(context.Context, OperatorAddRequest) (OperatorResult, error) {
+	return OperatorResult{}, ErrNotImplemented
+}
+func (UnimplementedBackend) OperatorRemove(context.Context, OperatorRemoveRequest) (OperatorResult, error) {
+	return OperatorResult{}, ErrNotImplemented
 }
 func (UnimplementedBackend) Drain(context.Context) (DrainResult, error) {
 	return DrainResult{}, ErrNotImplemented

@@ -31,10 +31,11 @@ var (
 	fixedRestore = api.RestoreResult{Files: 10, Bytes: 1000, Duration: 0.5}
 	fixedCheck   = api.CheckResult{Stripes: 200, Healthy: 190, Degraded: 7, AtRisk: 2, Lost: 1, Underplaced: 3,
 		ReadErrors: 1, ToleratesLosses: 1}
-	fixedForget = api.ForgetResult{Removed: []string{"aa"}, Kept: []string{"ab12"}}
-	fixedRevoke = api.RevokeResult{Revoked: "12D3KooWa"}
-	fixedDrain  = api.DrainResult{Moved: 400, Remaining: 0}
-	fixedRenew  = api.RenewResult{Renewed: "12D3KooWa", Expires: t0.Add(720 * time.Hour)}
+	fixedForget   = api.ForgetResult{Removed: []string{"aa"}, Kept: []string{"ab12"}}
+	fixedRevoke   = api.RevokeResult{Revoked: "12D3KooWa"}
+	fixedDrain    = api.DrainResult{Moved: 400, Remaining: 0}
+	fixedRenew    = api.RenewResult{Renewed: "12D3KooWa", Expires: t0.Add(720 * time.Hour)}
+	fixedOperator = api.OperatorResult{Fingerprint: "0123456789abcdef", Operators: []string{"0123456789abcdef", "fedcba9876543210"}, Seq: 9}
 )
 
 // fakeBackend returns the fixed data above, or err when set, and records
@@ -103,6 +104,16 @@ func (f *fakeBackend) Revoke(_ context.Context, req api.RevokeRequest) (api.Revo
 func (f *fakeBackend) Renew(_ context.Context, req api.RenewRequest) (api.RenewResult, error) {
 	f.record("renew", req)
 	return answer(f, fixedRenew)
+}
+
+func (f *fakeBackend) OperatorAdd(_ context.Context, req api.OperatorAddRequest) (api.OperatorResult, error) {
+	f.record("operator-add", req)
+	return answer(f, fixedOperator)
+}
+
+func (f *fakeBackend) OperatorRemove(_ context.Context, req api.OperatorRemoveRequest) (api.OperatorResult, error) {
+	f.record("operator-remove", req)
+	return answer(f, fixedOperator)
 }
 
 func (f *fakeBackend) Drain(context.Context) (api.DrainResult, error) {

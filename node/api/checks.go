@@ -76,6 +76,20 @@ func checkRevoke(r *RevokeRequest) error {
 	return nil
 }
 
+func checkOperatorAdd(r *OperatorAddRequest) error {
+	if len(r.PublicKey) != 64 || strings.Trim(strings.ToLower(r.PublicKey), "0123456789abcdef") != "" {
+		return badRequest("operator add: the new operator's public key must be 64 hex characters")
+	}
+	return nil
+}
+
+func checkOperatorRemove(r *OperatorRemoveRequest) error {
+	if len(r.Fingerprint) != 16 || strings.Trim(strings.ToLower(r.Fingerprint), "0123456789abcdef") != "" {
+		return badRequest("operator remove: which key? (its fingerprint: 16 hex characters, as 'respaldo roster' shows in SIGNED BY)")
+	}
+	return nil
+}
+
 func checkRenew(r *RenewRequest) error {
 	if strings.TrimSpace(r.PeerID) == "" {
 		return badRequest("renew: which peer? (a peer ID, as 'respaldo peers' lists)")

@@ -45,6 +45,18 @@ func (c *Client) Renew(ctx context.Context, req RenewRequest) (RenewResult, erro
 	return v, c.call(ctx, http.MethodPost, "/v1/renew", meshTimeout, req, &v)
 }
 
+// OperatorAdd is POST /v1/operator-add.
+func (c *Client) OperatorAdd(ctx context.Context, req OperatorAddRequest) (OperatorResult, error) {
+	var v OperatorResult
+	return v, c.call(ctx, http.MethodPost, "/v1/operator-add", meshTimeout, req, &v)
+}
+
+// OperatorRemove is POST /v1/operator-remove.
+func (c *Client) OperatorRemove(ctx context.Context, req OperatorRemoveRequest) (OperatorResult, error) {
+	var v OperatorResult
+	return v, c.call(ctx, http.MethodPost, "/v1/operator-remove", meshTimeout, req, &v)
+}
+
 // Drain is POST /v1/drain; it waits until the node has moved what it can.
 func (c *Client) Drain(ctx context.Context) (DrainResult, error) {
 	var v DrainResult

@@ -97,6 +97,16 @@ func TestBadRequests(t *testing.T) {
 		{"revoke nobody", func() error { _, err := c.Revoke(ctx, api.RevokeRequest{}); return err }},
 		{"renew nobody", func() error { _, err := c.Renew(ctx, api.RenewRequest{For: api.Duration(time.Hour)}); return err }},
 		{"renew for nothing", func() error { _, err := c.Renew(ctx, api.RenewRequest{PeerID: "12D3KooWa"}); return err }},
+		{"operator add, no key", func() error { _, err := c.OperatorAdd(ctx, api.OperatorAddRequest{}); return err }},
+		{"operator add, not hex", func() error {
+			_, err := c.OperatorAdd(ctx, api.OperatorAddRequest{PublicKey: strings.Repeat("g", 64)})
+			return err
+		}},
+		{"operator remove, no fingerprint", func() error { _, err := c.OperatorRemove(ctx, api.OperatorRemoveRequest{}); return err }},
+		{"operator remove, a public key", func() error {
+			_, err := c.OperatorRemove(ctx, api.OperatorRemoveRequest{Fingerprint: strings.Repeat("a", 64)})
+			return err
+		}},
 		{"invite negative membership", func() error {
 			_, err := c.Invite(ctx, api.InviteRequest{MemberFor: api.Duration(-time.Hour)})
 			return err

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,21 @@ func TestRoundTrip(t *testing.T) {
 	}
 	same("renew", rn, fixedRenew)
 	same("renew request", f.req("renew"), rnReq)
+
+	oaReq := api.OperatorAddRequest{PublicKey: strings.Repeat("ab", 32), OperatorKey: api.NewSecret("op")}
+	oa, err := c.OperatorAdd(ctx, oaReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("operator add", oa, fixedOperator)
+	if got := f.req("operator-add").(api.OperatorAddRequest); got.PublicKey != oaReq.PublicKey || got.OperatorKey.Reveal() != "op" {
+		t.Fatalf("operator add request: %+v", got)
+	}
+	orReq := api.OperatorRemoveRequest{Fingerprint: "0123456789abcdef"}
+	if _, err := c.OperatorRemove(ctx, orReq); err != nil {
+		t.Fatal(err)
+	}
+	same("operator remove request", f.req("operator-remove"), orReq)
 
 	dr, err := c.Drain(ctx)
 	if err != nil {

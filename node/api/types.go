@@ -65,6 +65,9 @@ type RosterEntry struct {
 	// Expiry is when an admitted node's membership ends (admit entries
 	// made with invite --expires or renew; absent: never).
 	Expiry time.Time `json:"expiry,omitzero"`
+	// Operator is the fingerprint of the key an add-operator or
+	// remove-operator entry adds or removes (absent on other entries).
+	Operator string `json:"operator,omitempty"`
 }
 
 // InviteRequest is the body of POST /v1/invite (respaldo invite).
@@ -111,6 +114,29 @@ type RenewRequest struct {
 	PeerID      string   `json:"peer_id"`
 	For         Duration `json:"for"` // the membership then ends this long from now
 	OperatorKey Secret   `json:"operator_key,omitzero"`
+}
+
+// OperatorAddRequest is the body of POST /v1/operator-add (respaldo
+// operator add): the public key of a new operator key, which the CLI made
+// and wrote where the user said; its private half never reaches the node.
+type OperatorAddRequest struct {
+	PublicKey   string `json:"public_key"` // 64 hex characters
+	OperatorKey Secret `json:"operator_key,omitzero"`
+}
+
+// OperatorRemoveRequest is the body of POST /v1/operator-remove (respaldo
+// operator remove): the fingerprint of the operator key to remove, as
+// 'respaldo roster' shows it (signed_by, operator).
+type OperatorRemoveRequest struct {
+	Fingerprint string `json:"fingerprint"`
+	OperatorKey Secret `json:"operator_key,omitzero"`
+}
+
+// OperatorResult answers POST /v1/operator-add and /v1/operator-remove.
+type OperatorResult struct {
+	Fingerprint string   `json:"fingerprint"` // the key added or removed
+	Operators   []string `json:"operators"`   // the fingerprints of the operators now
+	Seq         uint64   `json:"seq"`         // the roster entry
 }
 
 // RenewResult answers POST /v1/renew.
