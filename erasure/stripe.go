@@ -143,11 +143,8 @@ func inPlace(shard, dst []byte) bool {
 // data shards straight into buf joins them for free. Other shards must not
 // overlap buf. With a shorter buf the result is a new allocation.
 func JoinVerified(d *Descriptor, shards [][]byte, buf []byte) ([]byte, error) {
-	if err := d.Validate(); err != nil {
+	if err := checkShape(d, shards); err != nil {
 		return nil, err
-	}
-	if len(shards) != d.K+d.M {
-		return nil, fmt.Errorf("%w: %d shards given for a %d+%d stripe, want %d (nil for missing)", ErrBadParams, len(shards), d.K, d.M, d.K+d.M)
 	}
 	good := make([]bool, len(shards))
 	n := 0

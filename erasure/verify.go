@@ -8,11 +8,8 @@ import "fmt"
 // *TooFewShardsError. For an empty blob, an entry is good when it is
 // non-nil and empty, and too few is no error.
 func check(d *Descriptor, shards [][]byte, all bool) ([]bool, error) {
-	if err := d.Validate(); err != nil {
+	if err := checkShape(d, shards); err != nil {
 		return nil, err
-	}
-	if len(shards) != d.K+d.M {
-		return nil, fmt.Errorf("%w: %d shards given for a %d+%d stripe, want %d (nil for missing)", ErrBadParams, len(shards), d.K, d.M, d.K+d.M)
 	}
 	good := make([]bool, len(shards))
 	if d.Size == 0 {
@@ -55,6 +52,17 @@ func check(d *Descriptor, shards [][]byte, all bool) ([]bool, error) {
 		}
 	}
 	return nil, e
+}
+
+// checkShape validates d and that shards has one entry per shard.
+func checkShape(d *Descriptor, shards [][]byte) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if len(shards) != d.K+d.M {
+		return fmt.Errorf("%w: %d shards given for a %d+%d stripe, want %d (nil for missing)", ErrBadParams, len(shards), d.K, d.M, d.K+d.M)
+	}
+	return nil
 }
 
 // rebuild runs the decoder over view (good shards present, others nil or

@@ -96,9 +96,8 @@ func (n *Node) RenewPeer(ctx context.Context, op roster.OperatorKey, p peer.ID, 
 	if d <= 0 {
 		return nil, opErr(api.ErrBadRequest, "renew: --for must be a positive duration")
 	}
-	if !n.roster.IsOperator(op.Public()) {
-		return nil, opErr(api.ErrForbidden, "renew: the operator key %s is not an operator of this mesh",
-			op.Public().Fingerprint())
+	if err := n.checkOperator(ctx, "renew", op); err != nil {
+		return nil, err
 	}
 	id := roster.PeerID(p.String())
 	e, err := n.change(func(l *roster.Log) (*roster.Entry, error) {
@@ -117,13 +116,8 @@ func (n *Node) RenewPeer(ctx context.Context, op roster.OperatorKey, p peer.ID, 
 		}
 		return l.Admit(op, roster.Admission{Peer: id, Zone: m.Zone, Role: m.Role, Expiry: until}, now)
 	})
-	switch {
-	case errors.Is(err, roster.ErrBadEntry):
-		return nil, opErr(api.ErrBadRequest, "%v", err)
-	case errors.Is(err, roster.ErrNotOperator):
-		return nil, opErr(api.ErrForbidden, "%v", err)
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, rosterErr(err, api.ErrBadRequest)
 	}
 	n.log.Info("membership renewed", "peer", p, "until", e.Expiry, "seq", e.Seq)
 	return e, nil

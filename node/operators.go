@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"respaldo/node/api"
@@ -25,7 +24,7 @@ func (n *Node) AddOperator(ctx context.Context, op roster.OperatorKey, pub roste
 		return l.AddOperator(op, pub, n.now())
 	})
 	if err != nil {
-		return nil, operatorErr("operator add", err)
+		return nil, rosterErr(err, api.ErrConflict) // an operator already, or too many
 	}
 	n.log.Info("operator added", "operator", pub.Fingerprint(), "by", op.Public().Fingerprint(), "seq", e.Seq)
 	return e, nil
@@ -52,35 +51,10 @@ func (n *Node) RemoveOperator(ctx context.Context, op roster.OperatorKey, finger
 		return nil, opErr(api.ErrNotFound, "operator remove: no operator key %s in this mesh (see SIGNED BY in 'respaldo roster')", fingerprint)
 	})
 	if err != nil {
-		return nil, operatorErr("operator remove", err)
+		return nil, rosterErr(err, api.ErrConflict) // the last operator
 	}
 	n.log.Info("operator removed", "operator", gone.Fingerprint(), "by", op.Public().Fingerprint(), "seq", e.Seq)
 	return e, nil
-}
-
-func (n *Node) checkOperator(ctx context.Context, verb string, op roster.OperatorKey) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !n.roster.IsOperator(op.Public()) {
-		return opErr(api.ErrForbidden, "%s: the operator key %s is not an operator of this mesh", verb, op.Public().Fingerprint())
-	}
-	return nil
-}
-
-// operatorErr maps the roster's refusals to the api's sentinels.
-func operatorErr(verb string, err error) error {
-	var ke *kindError
-	switch {
-	case errors.As(err, &ke):
-		return err
-	case errors.Is(err, roster.ErrNotOperator):
-		return opErr(api.ErrForbidden, "%s: %v", verb, err)
-	case errors.Is(err, roster.ErrBadEntry):
-		// An operator already, the last one, or too many.
-		return opErr(api.ErrConflict, "%s: %v", verb, err)
-	}
-	return err
 }
 
 // operatorsNow lists the fingerprints of the current operators.

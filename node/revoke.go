@@ -51,9 +51,8 @@ func (n *Node) Revoke(ctx context.Context, op roster.OperatorKey, p peer.ID, opt
 	if p == n.self {
 		return nil, opErr(api.ErrBadRequest, "revoke: %s is this node; revoke it from another operator's node (or drain it and stop it)", p)
 	}
-	if !n.roster.IsOperator(op.Public()) {
-		return nil, opErr(api.ErrForbidden, "revoke: the operator key %s is not an operator of this mesh",
-			op.Public().Fingerprint())
+	if err := n.checkOperator(ctx, "revoke", op); err != nil {
+		return nil, err
 	}
 	id := roster.PeerID(p.String())
 	e, err := n.change(func(l *roster.Log) (*roster.Entry, error) {
@@ -72,13 +71,8 @@ func (n *Node) Revoke(ctx context.Context, op roster.OperatorKey, p peer.ID, opt
 		}
 		return l.Revoke(op, id, opt.Reason, n.now())
 	})
-	switch {
-	case errors.Is(err, roster.ErrBadEntry):
-		return nil, opErr(api.ErrBadRequest, "%v", err)
-	case errors.Is(err, roster.ErrNotOperator):
-		return nil, opErr(api.ErrForbidden, "%v", err)
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, rosterErr(err, api.ErrBadRequest)
 	}
 	n.log.Warn("peer revoked", "peer", p, "reason", opt.Reason, "forced", opt.Force, "seq", e.Seq)
 	return e, nil
@@ -156,6 +150,31 @@ func (n *Node) revokeAPI(ctx context.Context, req api.RevokeRequest) (api.Revoke
 // opErr is an error of an operator command: its message is the format's,
 // one line, as the user sees it; errors.Is matches kind (the api sentinel
 // that picks the wire code) and whatever the format wraps with %w.
+// checkOperator refuses, for verb, a key that is not an operator of the
+// mesh (ErrForbidden), before any entry is built.
+func (n *Node) checkOperator(ctx context.Context, verb string, op roster.OperatorKey) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !n.roster.IsOperator(op.Public()) {
+		return opErr(api.ErrForbidden, "%s: the operator key %s is not an operator of this mesh", verb, op.Public().Fingerprint())
+	}
+	return nil
+}
+
+// rosterErr gives the roster's refusal of an entry the api sentinel the user
+// sees: badEntry for a rule it breaks, ErrForbidden for a signer that is no
+// operator; other errors (already an api error, or internal) pass as they are.
+func rosterErr(err, badEntry error) error {
+	switch {
+	case errors.Is(err, roster.ErrBadEntry):
+		return opErr(badEntry, "%v", err)
+	case errors.Is(err, roster.ErrNotOperator):
+		return opErr(api.ErrForbidden, "%v", err)
+	}
+	return err
+}
+
 func opErr(kind error, format string, args ...any) error {
 	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
 }

@@ -89,22 +89,6 @@ func MarkDeleted(ctx context.Context, kv KV, packs []erasure.StripeID) error {
 	return nil
 }
 
-// DeletedPacks lists the packs MarkDeleted recorded: a prune began
-// deleting them (it may have been cut off half-way; the next prune
-// finishes).
-func DeletedPacks(ctx context.Context, kv KV) (map[erasure.StripeID]bool, error) {
-	out := map[erasure.StripeID]bool{}
-	err := kv.Iterate(ctx, []byte(kvDeletedPrefix), func(k, _ []byte) error {
-		id, err := erasure.ParseStripeID(string(k[len(kvDeletedPrefix):]))
-		if err != nil {
-			return fmt.Errorf("%w: deleted key %q", ErrCorrupt, k)
-		}
-		out[id] = true
-		return nil
-	})
-	return out, err
-}
-
 // PendingPacks lists the packs a backup put and has not yet committed to an
 // index segment (an unfinished run, to be resumed): a prune must keep them.
 func PendingPacks(ctx context.Context, kv KV) ([]erasure.StripeID, error) {
@@ -139,8 +123,11 @@ func IndexPacks(ctx context.Context, kv KV) ([]erasure.StripeID, error) {
 	return man.indexPacks(), nil
 }
 
-// deletedPacks reads the packs MarkDeleted recorded.
-func deletedPacks(ctx context.Context, kv KV) (map[erasure.StripeID]bool, error) {
+// DeletedPacks reads the packs MarkDeleted recorded: a prune began
+// deleting them (it may have been cut off half-way; the next prune
+// finishes). The writer does not deduplicate against them, and check does
+// not count them.
+func DeletedPacks(ctx context.Context, kv KV) (map[erasure.StripeID]bool, error) {
 	out := make(map[erasure.StripeID]bool)
 	err := kv.Iterate(ctx, []byte(kvDeletedPrefix), func(k, _ []byte) error {
 		id, err := erasure.ParseStripeID(string(k[len(kvDeletedPrefix):]))

@@ -101,7 +101,7 @@ func loadCache(ctx context.Context, kv KV, store BlobStore) (*cache, error) {
 			return nil, corruptf("index manifest: version %d", c.man.V)
 		}
 	}
-	if c.deleted, err = deletedPacks(ctx, kv); err != nil {
+	if c.deleted, err = DeletedPacks(ctx, kv); err != nil {
 		return nil, fmt.Errorf("backup: index cache: %w", err)
 	}
 	for _, s := range c.man.Segments {
