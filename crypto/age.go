@@ -66,12 +66,39 @@ func Seal(plaintext []byte, r age.Recipient) ([]byte, error) {
 // Decrypt. The result is a fresh slice of exactly the plaintext's size;
 // ciphertext is not modified.
 func Open(ciphertext []byte, id age.Identity) ([]byte, error) {
+	return openInto(ciphertext, id, nil)
+}
+
+// OpenInPlace is Open writing the plaintext over the start of ciphertext,
+// whose storage the result shares (no second blob-sized buffer: a restore
+// holds one per pack in flight). On error ciphertext's contents are
+// undefined.
+//
+// It relies on how age's DecryptReaderAt works: it copies each encrypted
+// chunk into a buffer of its own before decrypting it, and writes
+// plaintext chunk i (at 64 KiB × i) only after reading encrypted chunk i,
+// which starts later (after the header, 64 KiB + 16 bytes × i); so no byte
+// is overwritten before it is read. Were that ever to change, the
+// ciphertext read would be damaged and fail to authenticate: an error,
+// never wrong plaintext (TestOpenInPlace would fail).
+func OpenInPlace(ciphertext []byte, id age.Identity) ([]byte, error) {
+	return openInto(ciphertext, id, ciphertext[:0])
+}
+
+// openInto decrypts into dst's storage when its capacity is enough (the
+// result is then dst[:n]), else into a fresh slice.
+func openInto(ciphertext []byte, id age.Identity, dst []byte) ([]byte, error) {
 	src := &errReader{} // bytes.Reader does not fail; ageError wants one
 	ra, n, err := age.DecryptReaderAt(bytes.NewReader(ciphertext), int64(len(ciphertext)), id)
 	if err != nil {
 		return nil, ageError(err, src)
 	}
-	out := make([]byte, n) // n < len(ciphertext): age authenticated the size
+	// n < len(ciphertext): age authenticated the size.
+	out := dst[:0]
+	if int64(cap(out)) < n {
+		out = make([]byte, n)
+	}
+	out = out[:n]
 	if m, err := ra.ReadAt(out, 0); err != nil && err != io.EOF {
 		return nil, ageError(err, src)
 	} else if m != len(out) {

@@ -199,3 +199,41 @@ func TestSourceErrorIsNotTampering(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenInPlace(t *testing.T) {
+	m := member(t)
+	for _, n := range []int{0, 1, 100, ageChunk - 1, ageChunk, ageChunk + 1, 3*ageChunk + 5, 8<<20 + 17} {
+		p := randBytes(n, uint64(n)+9)
+		ct, err := Seal(p, m.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := OpenInPlace(ct, m.Identity())
+		if err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("OpenInPlace(Seal(%d bytes)) = %d bytes, %v", n, len(got), err)
+		}
+		if n > 0 && &got[0] != &ct[0] {
+			t.Errorf("OpenInPlace(%d bytes): the plaintext is not in the ciphertext's storage", n)
+		}
+	}
+	p := randBytes(3*ageChunk+5, 3)
+	for _, c := range []struct {
+		name string
+		id   age.Identity
+		edit func([]byte)
+		want error
+	}{
+		{"another key", RecoveryKey{43}.Member().Identity(), func([]byte) {}, ErrWrongKey},
+		{"last chunk changed", m.Identity(), func(b []byte) { b[len(b)-3] ^= 1 }, ErrTampered},
+		{"first chunk changed", m.Identity(), func(b []byte) { b[len(b)-3*(ageChunk+ageTag)] ^= 1 }, ErrTampered},
+	} {
+		ct, err := Seal(p, m.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.edit(ct)
+		if got, err := OpenInPlace(ct, c.id); !errors.Is(err, c.want) || got != nil {
+			t.Errorf("%s: OpenInPlace = %d bytes, %v; want %v", c.name, len(got), err, c.want)
+		}
+	}
+}

@@ -38,6 +38,11 @@ type heldStore struct {
 	n *Node
 }
 
+// GetLent passes the store's buffer lending through (store.Lender).
+func (s heldStore) GetLent(ctx context.Context, ref store.ShardRef) ([]byte, func(), error) {
+	return store.GetLent(ctx, s.Store, ref)
+}
+
 func (s heldStore) Put(ctx context.Context, d *erasure.Descriptor, index int, data []byte) error {
 	if err := s.Store.Put(ctx, d, index, data); err != nil {
 		return err

@@ -219,12 +219,19 @@ type openedPack struct {
 
 // openPack fetches, decrypts and parses a pack (not cached).
 func (r *Reader) openPack(ctx context.Context, id erasure.StripeID) (*openedPack, error) {
-	p, err := getBlob(ctx, r.store, r.ident, id, "pack")
+	return r.openPackInto(ctx, id, nil)
+}
+
+// openPackInto is openPack with buffers from spare (getBlobInto): the
+// caller gives p.plain back to spare when done with the pack.
+func (r *Reader) openPackInto(ctx context.Context, id erasure.StripeID, spare *spareBufs) (*openedPack, error) {
+	p, err := getBlobInto(ctx, r.store, r.ident, id, "pack", spare)
 	if err != nil {
 		return nil, err
 	}
 	es, end, err := parsePack(p)
 	if err != nil {
+		spare.put(p)
 		return nil, fmt.Errorf("backup: pack %v: %w", id, err)
 	}
 	return &openedPack{id: id, plain: p, entries: es, end: end}, nil

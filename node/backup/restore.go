@@ -75,6 +75,7 @@ func (r *Reader) Restore(ctx context.Context, snap erasure.StripeID, target stri
 		return nil, err
 	}
 	rs := &restorer{r: r, o: o, plan: make(map[erasure.StripeID][]piece), empty: empty}
+	rs.spare.max, rs.scratch.max = o.Workers, o.Workers
 	err = rs.walk(ctx, s.Root, "", target, len(o.Include) == 0, func() error { return nil })
 	if err == nil {
 		err = rs.writeFiles(ctx)
@@ -129,6 +130,9 @@ type restorer struct {
 	empty bool
 
 	bytes, nfiles atomic.Int64
+	// spare: the buffers packs are fetched and decrypted in; scratch:
+	// those compressed chunks are decoded into; one of each per worker.
+	spare, scratch spareBufs
 }
 
 // rfile is a file being restored under a temporary name.

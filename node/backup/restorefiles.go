@@ -33,12 +33,15 @@ func (rs *restorer) writeFiles(ctx context.Context) error {
 }
 
 func (rs *restorer) writePack(ctx context.Context, pid erasure.StripeID, pieces []piece) error {
-	p, err := rs.r.openPack(ctx, pid)
+	p, err := rs.r.openPackInto(ctx, pid, &rs.spare)
 	if err != nil {
 		return err
 	}
+	defer rs.spare.put(p.plain) // raw below aliases it; no use outlives writePack
 	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.e.Off, b.e.Off) })
-	var raw, scratch []byte
+	var raw []byte
+	scratch := rs.scratch.get()
+	defer func() { rs.scratch.put(scratch) }()
 	var last crypto.ChunkID
 	// Consecutive pieces often go to one file: it stays open between them
 	// (and only then, see below).

@@ -23,7 +23,8 @@ type fetch struct {
 	d      *erasure.Descriptor
 	secret crypto.ReadSecret
 
-	// slab holds the blob: data shard i is read straight into slab's
+	// slab holds the blob (the caller's buffer when it is large enough,
+	// GetInto): data shard i is read straight into slab's
 	// slot i by the one transfer that has it on loan (lent[i]), so that
 	// joining copies nothing. A hedged second transfer of the shard reads
 	// into a buffer of its own. Once run has returned no transfer is left
@@ -66,7 +67,12 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 	n := len(d.Shards)
 	f.shards, f.from, f.fast = make([][]byte, n), make([]peer.ID, n), make([]int, n)
 	f.seen, f.gone = make([]peer.ID, n), make([]peer.ID, n)
-	f.slab, f.lent = make([]byte, int64(d.K)*d.ShardSize), make([]bool, d.K)
+	if need := int64(d.K) * d.ShardSize; int64(cap(f.slab)) >= need {
+		f.slab = f.slab[:need]
+	} else {
+		f.slab = make([]byte, need)
+	}
+	f.lent = make([]bool, d.K)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()

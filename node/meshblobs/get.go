@@ -26,6 +26,14 @@ import (
 // and with ErrTooFewShards when fewer than k good shards were found. The
 // returned slice belongs to the caller. Safe for concurrent use.
 func (b *Blobs) Get(ctx context.Context, id erasure.StripeID) ([]byte, error) {
+	return b.GetInto(ctx, id, nil)
+}
+
+// GetInto is Get rebuilding the blob in buf's storage when its capacity
+// holds k shards (the result is then a prefix of buf[:cap(buf)]), else in a
+// fresh slice. No transfer writes into buf once GetInto has returned; on
+// error buf's contents are undefined.
+func (b *Blobs) GetInto(ctx context.Context, id erasure.StripeID, buf []byte) ([]byte, error) {
 	if b.cfg.Keys == nil {
 		return nil, fmt.Errorf("meshblobs: get stripe %v: %w", id, ErrNeedsRecoveryKey)
 	}
@@ -51,7 +59,7 @@ func (b *Blobs) Get(ctx context.Context, id erasure.StripeID) ([]byte, error) {
 	if d.Size == 0 {
 		blob = []byte{}
 	} else {
-		f := &fetch{b: b, d: d, secret: secret}
+		f := &fetch{b: b, d: d, secret: secret, slab: buf}
 		if err := f.run(ctx, hinted, loc); err != nil {
 			return nil, err
 		}

@@ -130,14 +130,27 @@ func readAll(t *testing.T, ctx context.Context, b *Blobs, ids []erasure.StripeID
 	var mu sync.Mutex
 	for i, id := range ids {
 		g.Go(func() error {
-			got, err := b.Get(gctx, id)
+			// Every other blob is rebuilt in a lent buffer holding
+			// garbage: large enough for a quarter of them (the result
+			// must lie in it), too small for the others.
+			var buf []byte
+			switch i % 4 {
+			case 1:
+				buf = bytes.Repeat([]byte{0xa5}, sizes[i]+1<<20)[:7]
+			case 3:
+				buf = bytes.Repeat([]byte{0x5a}, sizes[i]/2)
+			}
+			got, err := b.GetInto(gctx, id, buf)
 			if err != nil {
 				return err
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			if !bytes.Equal(got, randBlob(uint64(i)+seed, sizes[i])) {
-				mu.Lock()
 				t.Errorf("blob %d (%d bytes) differs", i, sizes[i])
-				mu.Unlock()
+			}
+			if i%4 == 1 && len(got) > 0 && &got[0] != &buf[:1][0] {
+				t.Errorf("blob %d (%d bytes) was not rebuilt in the buffer lent", i, sizes[i])
 			}
 			return nil
 		})

@@ -80,10 +80,11 @@ func (h *Handler) get(ctx context.Context, remote string, req *request, stripe e
 	} else if h.Auth == nil || !h.Auth.AllowGet(remote, stripe, req.Index) {
 		return refuse(ErrDenied, "no proof of the stripe's read secret, and not approved as a repairing co-holder")
 	}
-	data, err := h.Store.Get(ctx, store.ShardRef{Stripe: stripe, Index: req.Index})
+	data, release, err := store.GetLent(ctx, h.Store, store.ShardRef{Stripe: stripe, Index: req.Index})
 	if err != nil {
 		return storeRefusal(err)
 	}
+	defer release() // the answer is written (or failed) by then
 	return h.ok(m, response{Size: int64(len(data))}, data)
 }
 

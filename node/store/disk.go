@@ -67,9 +67,14 @@ type DiskStore struct {
 
 	stopGC chan struct{}
 	gcDone chan struct{}
+
+	reads sync.Pool // *[]byte: shard files read by GetLent, reused
 }
 
-var _ Store = (*DiskStore)(nil)
+var (
+	_ Store  = (*DiskStore)(nil)
+	_ Lender = (*DiskStore)(nil)
+)
 
 // Open opens (creating if needed) the store in dir. It removes temp files
 // left by a crash, drops index entries whose file is gone, adopts shard

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -153,7 +154,7 @@ func (s *DiskStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error
 		return nil, err
 	}
 	defer leave()
-	b, err := s.readShardFile(ref)
+	b, err := s.readShardFile(ref, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -171,20 +172,49 @@ func (s *DiskStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error
 }
 
 func (s *DiskStore) get(ref ShardRef) ([]byte, error) {
-	b, err := s.readShardFile(ref)
+	b, err := s.readShardFile(ref, nil)
 	if err != nil {
 		return nil, err
 	}
 	return verifyFile(ref, b)
 }
 
-// readShardFile returns the whole file of an indexed shard, unchecked.
-func (s *DiskStore) readShardFile(ref ShardRef) ([]byte, error) {
+// GetLent implements Lender.
+func (s *DiskStore) GetLent(ctx context.Context, ref ShardRef) ([]byte, func(), error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer leave()
+	var buf []byte
+	if p, ok := s.reads.Get().(*[]byte); ok {
+		buf = *p
+	}
+	b, err := s.readShardFile(ref, buf)
+	if cap(b) > cap(buf) {
+		buf = b // grown: keep the larger one
+	}
+	release := func() { s.reads.Put(&buf) }
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	data, err := verifyFile(ref, b)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return data, release, nil
+}
+
+// readShardFile returns the whole file of an indexed shard, unchecked, in
+// buf's storage when its capacity holds the file.
+func (s *DiskStore) readShardFile(ref ShardRef, buf []byte) ([]byte, error) {
 	e, err := s.entry(ref)
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(s.path(e.CID, ref))
+	b, err := readFileInto(s.path(e.CID, ref), buf)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("store: shard %v: file missing: %w", ref, ErrNotFound)
 	}
@@ -192,6 +222,33 @@ func (s *DiskStore) readShardFile(ref ShardRef) ([]byte, error) {
 		return nil, fmt.Errorf("store: shard %v: %w", ref, err)
 	}
 	return b, nil
+}
+
+// readFileInto is os.ReadFile into buf's storage when its capacity holds
+// the file (shard files are written once and renamed into place, so the
+// size stat gives is the size read).
+func readFileInto(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n := fi.Size()
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("file shrank while read: %w", err)
+		}
+		return nil, err
+	}
+	return buf, nil
 }
 
 // verifyFile checks a whole shard file read for ref and returns its shard

@@ -127,6 +127,29 @@ type Store interface {
 	Close() error
 }
 
+// Lender is a Store that can lend a shard's bytes from a buffer it reuses,
+// for a holder serving reads: a fresh buffer per shard sent cost zeroing
+// and garbage collection of every byte served.
+type Lender interface {
+	// GetLent is Get (the bytes verified against their CID) in a buffer of
+	// the store's. The caller calls release exactly once, when it no
+	// longer uses data; release is nil when err is not.
+	GetLent(ctx context.Context, ref ShardRef) (data []byte, release func(), err error)
+}
+
+// GetLent is s's GetLent when s is a Lender, else its Get (release then
+// does nothing).
+func GetLent(ctx context.Context, s Store, ref ShardRef) ([]byte, func(), error) {
+	if l, ok := s.(Lender); ok {
+		return l.GetLent(ctx, ref)
+	}
+	data, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, func() {}, nil
+}
+
 // Records is a small ordered key-value store kept beside the shards, for the
 // node's other state (index cache, heads, roster). Keys and values are opaque;
 // callers namespace their keys with a prefix of their own. Safe for
