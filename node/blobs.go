@@ -38,9 +38,9 @@ type heldStore struct {
 	n *Node
 }
 
-// GetLent passes the store's buffer lending through (store.Lender).
-func (s heldStore) GetLent(ctx context.Context, ref store.ShardRef) ([]byte, func(), error) {
-	return store.GetLent(ctx, s.Store, ref)
+// ReadLent passes the store's lending through (store.Lender).
+func (s heldStore) ReadLent(ctx context.Context, ref store.ShardRef) ([]byte, func(), error) {
+	return store.ReadLent(ctx, s.Store, ref)
 }
 
 func (s heldStore) Put(ctx context.Context, d *erasure.Descriptor, index int, data []byte) error {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"respaldo/erasure"
 	"respaldo/node/mesh"
@@ -29,7 +30,13 @@ import (
 // the note.
 //
 // Nothing is fsynced: the files live a few seconds, usually only in the
-// page cache, so the journal costs a memory copy. A killed process leaves
+// page cache, so the journal costs a memory copy. A finished entry's file
+// is not deleted but renamed to one of a few spare names (spare-0 …,
+// journalSpares of them), and the next entry is written over a spare:
+// overwriting pages the page cache holds costs the copy alone, while a
+// new file's pages had to be allocated (on the project's virtual machines
+// that doubled the journal's cost, 0.5 s of CPU per GiB backed up). A
+// spare holds an old pack's ciphertext, like the holders. A killed process leaves
 // them in the page cache, which survives it; a power cut may lose or tear
 // them, and then the pack is sent again as before the journal existed (a
 // torn .put file is caught: the blob must encode to the stripe ID in its
@@ -41,7 +48,52 @@ const (
 	journalAcks  = ".acks"
 	journalTmp   = ".tmp"
 	journalMagic = "respaldo-put-journal-1\n"
+	journalSpare = "spare-"
+	// journalSpares is how many spare files a journal folder keeps: one
+	// more than a backup's default uploads at once.
+	journalSpares = 4
 )
+
+// spareNames lends the spare names of one journal folder (spareSets) to
+// one writer at a time: a writer renames its spare to an entry's .put
+// name, and retiring an entry renames it to a free spare name.
+type spareNames struct {
+	mu   sync.Mutex
+	free []int
+}
+
+var spareSets sync.Map // journal folder → *spareNames
+
+func sparesOf(dir string) *spareNames {
+	if v, ok := spareSets.Load(dir); ok {
+		return v.(*spareNames)
+	}
+	s := &spareNames{}
+	for i := journalSpares - 1; i >= 0; i-- {
+		s.free = append(s.free, i)
+	}
+	v, _ := spareSets.LoadOrStore(dir, s)
+	return v.(*spareNames)
+}
+
+// take lends a spare name's path, or "" when all are lent.
+func (s *spareNames) take(dir string) (string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.free)
+	if n == 0 {
+		return "", -1
+	}
+	i := s.free[n-1]
+	s.free = s.free[:n-1]
+	return filepath.Join(dir, journalSpare+strconv.Itoa(i)), i
+}
+
+func (s *spareNames) give(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.free = append(s.free, i)
+}
 
 // PutJournaled is Put that keeps the blob in Config.Journal until it is
 // placed and done has returned nil, so that ResumePuts can finish it after
@@ -86,7 +138,7 @@ func (b *Blobs) PutJournaled(ctx context.Context, blob []byte, s erasure.Secrets
 		return id, err
 	}
 	if base != "" {
-		removeJournal(base)
+		retireJournal(base)
 	}
 	return id, nil
 }
@@ -202,7 +254,7 @@ func (b *Blobs) resumeOne(ctx context.Context, id erasure.StripeID, base string,
 	if err := done(id, note); err != nil {
 		return 0, err
 	}
-	removeJournal(base)
+	retireJournal(base)
 	return saved, nil
 }
 
@@ -238,10 +290,12 @@ func readAcks(path string, n int, self mesh.PeerID) []mesh.PeerID {
 }
 
 // writeJournal writes base.put: magic, descriptor, note and blob, each
-// but the last behind its length; to a temporary name first, so a .put
-// file is whole unless a power cut tore it.
+// but the last behind its length; under another name first (a spare, over
+// its old contents, or base.put.tmp), so a .put file is whole unless a
+// power cut tore it.
 func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
-	if err := os.MkdirAll(filepath.Dir(base), 0o700); err != nil {
+	dir := filepath.Dir(base)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	desc := d.Marshal()
@@ -251,14 +305,23 @@ func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
 	hdr.Write(desc)
 	hdr.Write(binary.AppendUvarint(nil, uint64(len(note))))
 	hdr.Write(note)
-	tmp := base + journalPut + journalTmp
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	spares := sparesOf(dir)
+	tmp, i := spares.take(dir)
+	if tmp == "" {
+		tmp = base + journalPut + journalTmp
+	} else {
+		defer spares.give(i) // renamed away below, or removed
+	}
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(hdr.Bytes())
 	if err == nil {
 		_, err = f.Write(blob)
+	}
+	if err == nil {
+		err = f.Truncate(int64(hdr.Len() + len(blob))) // a longer spare's tail
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -270,6 +333,22 @@ func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
 		_ = os.Remove(tmp)
 	}
 	return err
+}
+
+// retireJournal ends a finished entry: its .put file becomes a spare (or
+// goes when every spare name is lent), its acks file goes.
+func retireJournal(base string) {
+	dir := filepath.Dir(base)
+	spares := sparesOf(dir)
+	if spare, i := spares.take(dir); spare != "" {
+		err := os.Rename(base+journalPut, spare)
+		spares.give(i)
+		if err == nil {
+			_ = os.Remove(base + journalAcks)
+			return
+		}
+	}
+	removeJournal(base)
 }
 
 // readJournal reads base.put and encodes the blob, which must give id.

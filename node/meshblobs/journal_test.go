@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"respaldo/erasure"
 	"respaldo/node/mesh"
 	"respaldo/node/store"
@@ -39,7 +41,9 @@ func journalFiles(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		out = append(out, e.Name())
+		if !strings.HasPrefix(e.Name(), journalSpare) { // not entries
+			out = append(out, e.Name())
+		}
 	}
 	return out
 }
@@ -212,5 +216,64 @@ func TestJournalDropsTornEntry(t *testing.T) {
 		if f := journalFiles(t, dir); len(f) != 0 {
 			t.Errorf("journal after dropping a torn entry: %v", f)
 		}
+	}
+}
+
+// A finished entry's file becomes a spare and the next entry is written
+// over it (the same file, cut to the new length); the folder keeps at most
+// journalSpares spares, and an entry written over a longer spare resumes.
+func TestJournalReusesSpares(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	m := newTestMesh(t, []mesh.Zone{"a", "a", "b", "b", "c", "c"}, nil)
+	dir := t.TempDir()
+	c := m.config(memberKeys())
+	c.Journal = dir
+	b := m.blobs(c)
+	ok := func(erasure.StripeID) error { return nil }
+	if _, err := b.PutJournaled(ctx, randBlob(9, 3<<20), secrets(t, writeKeys(t)), nil, ok); err != nil {
+		t.Fatal(err)
+	}
+	spares, _ := filepath.Glob(filepath.Join(dir, journalSpare+"*"))
+	if len(spares) != 1 || len(journalFiles(t, dir)) != 0 {
+		t.Fatalf("after one put: spares %v, entries %v", spares, journalFiles(t, dir))
+	}
+	old, err := os.Stat(spares[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := randBlob(10, 1<<20+5)
+	id, err := b.PutJournaled(ctx, blob, secrets(t, writeKeys(t)), []byte{4}, func(erasure.StripeID) error { return errors.New("no") })
+	if err == nil {
+		t.Fatal("want done's error")
+	}
+	entry, err := os.Stat(filepath.Join(dir, id.String()+journalPut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(old, entry) || entry.Size() >= old.Size() {
+		t.Errorf("the entry (%d bytes) was not written over the spare (%d bytes)", entry.Size(), old.Size())
+	}
+	finished, _, err := b.ResumePuts(ctx, func(erasure.StripeID, []byte) error { return nil })
+	if err != nil || finished != 1 {
+		t.Fatalf("ResumePuts over a longer spare: %d, %v", finished, err)
+	}
+	if got, err := b.Get(ctx, id); err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("Get after the resume: %v", err)
+	}
+	// Puts at once, more than there are spares.
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range 2 * journalSpares {
+		s := secrets(t, writeKeys(t))
+		g.Go(func() error {
+			_, err := b.PutJournaled(gctx, randBlob(uint64(20+i), 256<<10+i), s, nil, ok)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	spares, _ = filepath.Glob(filepath.Join(dir, journalSpare+"*"))
+	if len(spares) > journalSpares || len(journalFiles(t, dir)) != 0 {
+		t.Errorf("after the puts: spares %v, entries %v", spares, journalFiles(t, dir))
 	}
 }

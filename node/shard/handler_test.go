@@ -162,19 +162,35 @@ func TestPutRefused(t *testing.T) {
 	})
 }
 
+// A holder does not hash what it serves (store.Lender): damaged shard
+// bytes go out and the reader refuses them; damage the holder sees without
+// hashing (a file cut short) is a refusal.
 func TestGetDamagedOnDisk(t *testing.T) {
 	st := diskStore(t, 0)
 	e := newEnv(t, st)
 	f := newFixture(t, 100_000)
 	e.mustPut(f, 3)
+	e.mustPut(f, 2)
 	damageFile(t, st, f.ref(3))
 	var data []byte
 	cerr, serr := e.run(ownerID, func(s Stream) (err error) {
 		data, err = Get(context.Background(), s, ownerID, holderID, f.d, 3, f.read, time.Now())
 		return err
 	})
-	wantErr(t, "client", cerr, ErrNotFound)
-	wantErr(t, "server", serr, ErrNotFound, store.ErrCorrupt)
+	wantErr(t, "client, damaged bytes", cerr, ErrWrongShard)
+	if serr != nil {
+		t.Errorf("server, damaged bytes: %v", serr)
+	}
+	if data != nil {
+		t.Fatal("damaged bytes were returned")
+	}
+	truncateFile(t, st, f.ref(2))
+	cerr, serr = e.run(ownerID, func(s Stream) (err error) {
+		data, err = Get(context.Background(), s, ownerID, holderID, f.d, 2, f.read, time.Now())
+		return err
+	})
+	wantErr(t, "client, file cut short", cerr, ErrNotFound)
+	wantErr(t, "server, file cut short", serr, ErrNotFound, store.ErrCorrupt)
 	if data != nil {
 		t.Fatal("damaged bytes were returned")
 	}

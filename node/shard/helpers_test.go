@@ -204,6 +204,17 @@ func wantErr(t testing.TB, what string, err error, want ...error) {
 // damageFile flips a bit in the last byte of a shard file of a DiskStore.
 func damageFile(t testing.TB, s *store.DiskStore, ref store.ShardRef) {
 	t.Helper()
+	editFile(t, s, ref, func(b []byte) []byte { b[len(b)-1] ^= 1; return b })
+}
+
+// truncateFile cuts the last byte off ref's shard file.
+func truncateFile(t testing.TB, s *store.DiskStore, ref store.ShardRef) {
+	t.Helper()
+	editFile(t, s, ref, func(b []byte) []byte { return b[:len(b)-1] })
+}
+
+func editFile(t testing.TB, s *store.DiskStore, ref store.ShardRef, edit func([]byte) []byte) {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(s.Dir(), "shards", "*", "*-"+ref.Stripe.String()+"-"+strconv.Itoa(ref.Index)+".shard"))
 	if err != nil || len(files) != 1 {
 		t.Fatalf("shard file of %v: %v %v", ref, files, err)
@@ -212,8 +223,7 @@ func damageFile(t testing.TB, s *store.DiskStore, ref store.ShardRef) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)-1] ^= 1
-	if err := os.WriteFile(files[0], b, 0o600); err != nil {
+	if err := os.WriteFile(files[0], edit(b), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

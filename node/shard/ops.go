@@ -80,7 +80,9 @@ func (h *Handler) get(ctx context.Context, remote string, req *request, stripe e
 	} else if h.Auth == nil || !h.Auth.AllowGet(remote, stripe, req.Index) {
 		return refuse(ErrDenied, "no proof of the stripe's read secret, and not approved as a repairing co-holder")
 	}
-	data, release, err := store.GetLent(ctx, h.Store, store.ShardRef{Stripe: stripe, Index: req.Index})
+	// Not hashed here (store.Lender): the reader checks the bytes against
+	// their CID, and damage is the scrub's to find.
+	data, release, err := store.ReadLent(ctx, h.Store, store.ShardRef{Stripe: stripe, Index: req.Index})
 	if err != nil {
 		return storeRefusal(err)
 	}

@@ -68,7 +68,7 @@ type DiskStore struct {
 	stopGC chan struct{}
 	gcDone chan struct{}
 
-	reads sync.Pool // *[]byte: shard files read by GetLent, reused
+	reads sync.Pool // *[]byte: shard files read by ReadLent, reused
 }
 
 var (

@@ -145,8 +145,8 @@ func (s *DiskStore) Get(ctx context.Context, ref ShardRef) ([]byte, error) {
 	return s.get(ref)
 }
 
-// getForJoin returns the shard's bytes after checking the file's header and
-// descriptor but not the bytes' CID: the caller (LocalBlobs) hands them to
+// getForJoin returns the shard's bytes after checking the file's header,
+// descriptor and length but not the bytes' CID: the caller (LocalBlobs) hands them to
 // erasure.Join, which checks every shard it uses against its CID.
 func (s *DiskStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error) {
 	leave, err := s.enter(ctx)
@@ -158,17 +158,8 @@ func (s *DiskStore) getForJoin(ctx context.Context, ref ShardRef) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	index, raw, data, err := splitFile(b)
-	if err != nil {
-		return nil, corrupt(ref, err)
-	}
-	if index != ref.Index {
-		return nil, corrupt(ref, fmt.Errorf("%w: index %d", errBadHeader, index))
-	}
-	if _, err := erasure.OpenDescriptor(raw, ref.Stripe); err != nil {
-		return nil, corrupt(ref, err)
-	}
-	return data, nil
+	data, _, err := checkFile(ref, b)
+	return data, err
 }
 
 func (s *DiskStore) get(ref ShardRef) ([]byte, error) {
@@ -179,8 +170,8 @@ func (s *DiskStore) get(ref ShardRef) ([]byte, error) {
 	return verifyFile(ref, b)
 }
 
-// GetLent implements Lender.
-func (s *DiskStore) GetLent(ctx context.Context, ref ShardRef) ([]byte, func(), error) {
+// ReadLent implements Lender.
+func (s *DiskStore) ReadLent(ctx context.Context, ref ShardRef) ([]byte, func(), error) {
 	leave, err := s.enter(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -199,7 +190,7 @@ func (s *DiskStore) GetLent(ctx context.Context, ref ShardRef) ([]byte, func(), 
 		release()
 		return nil, nil, err
 	}
-	data, err := verifyFile(ref, b)
+	data, _, err := checkFile(ref, b)
 	if err != nil {
 		release()
 		return nil, nil, err
@@ -252,23 +243,36 @@ func readFileInto(path string, buf []byte) ([]byte, error) {
 }
 
 // verifyFile checks a whole shard file read for ref and returns its shard
-// bytes.
+// bytes, hashed against their CID.
 func verifyFile(ref ShardRef, b []byte) ([]byte, error) {
-	index, raw, data, err := splitFile(b)
+	data, d, err := checkFile(ref, b)
 	if err != nil {
-		return nil, corrupt(ref, err)
-	}
-	if index != ref.Index {
-		return nil, corrupt(ref, fmt.Errorf("%w: index %d", errBadHeader, index))
-	}
-	d, err := erasure.OpenDescriptor(raw, ref.Stripe)
-	if err != nil {
-		return nil, corrupt(ref, err)
+		return nil, err
 	}
 	if err := d.VerifyShard(ref.Index, data); err != nil {
 		return nil, corrupt(ref, err)
 	}
 	return data, nil
+}
+
+// checkFile checks a shard file's header, its descriptor and the shard's
+// length, and returns the shard bytes (not hashed) and the descriptor.
+func checkFile(ref ShardRef, b []byte) ([]byte, *erasure.Descriptor, error) {
+	index, raw, data, err := splitFile(b)
+	if err != nil {
+		return nil, nil, corrupt(ref, err)
+	}
+	if index != ref.Index {
+		return nil, nil, corrupt(ref, fmt.Errorf("%w: index %d", errBadHeader, index))
+	}
+	d, err := erasure.OpenDescriptor(raw, ref.Stripe)
+	if err != nil {
+		return nil, nil, corrupt(ref, err)
+	}
+	if int64(len(data)) != d.ShardSize {
+		return nil, nil, corrupt(ref, fmt.Errorf("%w: %d bytes, the descriptor says %d", erasure.ErrShardMismatch, len(data), d.ShardSize))
+	}
+	return data, d, nil
 }
 
 // GetByCID implements Store.

@@ -127,21 +127,27 @@ type Store interface {
 	Close() error
 }
 
-// Lender is a Store that can lend a shard's bytes from a buffer it reuses,
-// for a holder serving reads: a fresh buffer per shard sent cost zeroing
-// and garbage collection of every byte served.
+// Lender is a Store that can lend a shard's bytes, for a holder serving
+// them to a peer, from a buffer it reuses (a fresh buffer per shard sent
+// cost zeroing and garbage collection of every byte served) and without
+// hashing them: the file's header, descriptor and length are checked, the
+// bytes' CID is not. Every reader checks each shard against its CID on
+// arrival, as it must since a holder may lie (shard.Client), so a hash
+// here would only turn damaged bytes into a refusal: the reader asks
+// another holder either way, and scrub finds the damage. Get, which
+// hashes, serves the node's own uses (audits, local joins).
 type Lender interface {
-	// GetLent is Get (the bytes verified against their CID) in a buffer of
-	// the store's. The caller calls release exactly once, when it no
-	// longer uses data; release is nil when err is not.
-	GetLent(ctx context.Context, ref ShardRef) (data []byte, release func(), err error)
+	// ReadLent returns the shard's bytes as stored (not hashed) in a
+	// buffer of the store's. The caller calls release exactly once, when
+	// it no longer uses data; release is nil when err is not.
+	ReadLent(ctx context.Context, ref ShardRef) (data []byte, release func(), err error)
 }
 
-// GetLent is s's GetLent when s is a Lender, else its Get (release then
+// ReadLent is s's ReadLent when s is a Lender, else its Get (release then
 // does nothing).
-func GetLent(ctx context.Context, s Store, ref ShardRef) ([]byte, func(), error) {
+func ReadLent(ctx context.Context, s Store, ref ShardRef) ([]byte, func(), error) {
 	if l, ok := s.(Lender); ok {
-		return l.GetLent(ctx, ref)
+		return l.ReadLent(ctx, ref)
 	}
 	data, err := s.Get(ctx, ref)
 	if err != nil {
