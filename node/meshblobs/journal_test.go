@@ -48,6 +48,18 @@ func journalFiles(t *testing.T, dir string) []string {
 	return out
 }
 
+// journalMesh starts six storage nodes in three zones and returns a writer
+// whose put journal is dir.
+func journalMesh(t *testing.T) (ctx context.Context, dir string, b *Blobs) {
+	t.Helper()
+	ctx = testCtx(t, time.Minute)
+	m := newTestMesh(t, []mesh.Zone{"a", "a", "b", "b", "c", "c"}, nil)
+	dir = t.TempDir()
+	c := m.config(memberKeys())
+	c.Journal = dir
+	return ctx, dir, m.blobs(c)
+}
+
 func ackLines(t *testing.T, dir string, id erasure.StripeID) int {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, id.String()+journalAcks))
@@ -152,12 +164,7 @@ func TestJournalResumeSendsOnlyUnacknowledgedShards(t *testing.T) {
 // The caller failed to record the stripe (done's error): the entry stays,
 // and the resume sends nothing, only records it.
 func TestJournalKeepsUnrecordedPut(t *testing.T) {
-	ctx := testCtx(t, time.Minute)
-	m := newTestMesh(t, []mesh.Zone{"a", "a", "b", "b", "c", "c"}, nil)
-	dir := t.TempDir()
-	c := m.config(memberKeys())
-	c.Journal = dir
-	b := m.blobs(c)
+	ctx, dir, b := journalMesh(t)
 	blob := randBlob(7, 3<<20)
 	boom := errors.New("kv down")
 	id, err := b.PutJournaled(ctx, blob, secrets(t, writeKeys(t)), []byte{1, 2, 3}, func(erasure.StripeID) error { return boom })
@@ -186,12 +193,7 @@ func TestJournalKeepsUnrecordedPut(t *testing.T) {
 
 // A torn journal file (a power cut) is dropped, not sent.
 func TestJournalDropsTornEntry(t *testing.T) {
-	ctx := testCtx(t, time.Minute)
-	m := newTestMesh(t, []mesh.Zone{"a", "a", "b", "b", "c", "c"}, nil)
-	dir := t.TempDir()
-	c := m.config(memberKeys())
-	c.Journal = dir
-	b := m.blobs(c)
+	ctx, dir, b := journalMesh(t)
 	id, err := b.PutJournaled(ctx, randBlob(8, 1<<20), secrets(t, writeKeys(t)), nil, func(erasure.StripeID) error { return errors.New("no") })
 	if err == nil {
 		t.Fatal("want done's error")
@@ -223,12 +225,7 @@ func TestJournalDropsTornEntry(t *testing.T) {
 // over it (the same file, cut to the new length); the folder keeps at most
 // journalSpares spares, and an entry written over a longer spare resumes.
 func TestJournalReusesSpares(t *testing.T) {
-	ctx := testCtx(t, time.Minute)
-	m := newTestMesh(t, []mesh.Zone{"a", "a", "b", "b", "c", "c"}, nil)
-	dir := t.TempDir()
-	c := m.config(memberKeys())
-	c.Journal = dir
-	b := m.blobs(c)
+	ctx, dir, b := journalMesh(t)
 	ok := func(erasure.StripeID) error { return nil }
 	if _, err := b.PutJournaled(ctx, randBlob(9, 3<<20), secrets(t, writeKeys(t)), nil, ok); err != nil {
 		t.Fatal(err)
