@@ -143,6 +143,7 @@ func (b *backend) Backup(ctx context.Context, req api.BackupRequest, progress fu
 	sum, err := w.Backup(ctx, req.Paths, backup.BackupOptions{
 		Tags: req.Tags, Exclude: req.Excludes, Stdin: req.Stdin, StdinName: req.StdinName,
 	})
+	meshblobs.DropSpares(n.journalDir()) // no sent pack's ciphertext stays
 	if err != nil {
 		if errors.Is(err, backup.ErrNoPaths) {
 			err = fmt.Errorf("%w: %w", api.ErrBadRequest, err)

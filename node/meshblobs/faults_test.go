@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,5 +230,52 @@ func TestAllHoldersGone(t *testing.T) {
 	}
 	if ok, err := b.Has(ctx, id); ok || err != nil {
 		t.Errorf("Has = %v, %v", ok, err)
+	}
+}
+
+// rotFirstStore serves the first shard asked of it with a bit flipped (a
+// copy that rotted), the others intact.
+type rotFirstStore struct {
+	store.Store
+	done *atomic.Bool
+}
+
+func (s rotFirstStore) Get(ctx context.Context, ref store.ShardRef) ([]byte, error) {
+	b, err := s.Store.Get(ctx, ref)
+	if err == nil && len(b) > 0 && s.done.CompareAndSwap(false, true) {
+		b[len(b)/2] ^= 0x10
+	}
+	return b, err
+}
+
+// With fewer storage peers than shards each peer holds two shards of a
+// stripe; two of them serve one damaged copy each. Their other copies are
+// still asked for: the blob reads back.
+func TestDamagedCopyDoesNotCondemnItsHolder(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	m := newTestMesh(t, []mesh.Zone{"a", "b", "c"}, func(i int, s store.Store) store.Store {
+		if i < 2 {
+			return rotFirstStore{s, new(atomic.Bool)}
+		}
+		return s
+	})
+	b := m.blobs(m.config(memberKeys()))
+	blob := randBlob(77, 2<<20+3)
+	id, err := b.Put(ctx, blob, secrets(t, writeKeys(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, hs := range m.holdersOf(ctx, id, erasure.DefaultParams.Total()) {
+		if len(hs) != 1 {
+			t.Fatalf("shard %d has %d holders, want 1", i, len(hs))
+		}
+	}
+	r := m.blobs(m.config(memberKeys()))
+	got, err := r.Get(ctx, id)
+	if err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("Get: %v", err)
+	}
+	if st := r.Stats(); st.WrongShards != 2 {
+		t.Errorf("%d wrong shards seen, want 2", st.WrongShards)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // hands out, k transfers at a time. A transfer slower than
 // Config.hedgeAfter is doubled by one to another holder (whichever answers
 // first wins); a holder that fails or sends a wrong shard is replaced by the
-// next candidate, and a liar gets no further request.
+// next candidate, and is not asked for that shard again.
 type fetch struct {
 	b      *Blobs
 	d      *erasure.Descriptor
@@ -45,6 +45,12 @@ type attempt struct {
 	c    cand
 	slow bool
 	slot bool // reads into f.slab's slot for c.i
+}
+
+// badCopy is a holder's copy of one shard that came wrong.
+type badCopy struct {
+	p peer.ID
+	i int
 }
 
 type result struct {
@@ -84,7 +90,10 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 	results := make(chan result)
 	slowc := make(chan int)
 	active := map[int]*attempt{}
-	liars := map[peer.ID]bool{}
+	// bad: holders that sent wrong bytes for a shard, by shard; a holder
+	// whose copy rotted looks the same as one that lies, and may hold
+	// other shards of the stripe intact (fewer peers than shards).
+	bad := map[badCopy]bool{}
 	var backlog []cand
 	got, fastActive, nextID, others := 0, 0, 0, 0
 	in := l.out
@@ -132,7 +141,7 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 		var next <-chan cand
 		var wake chan<- struct{}
 		if got+fastActive < d.K {
-			if c, ok := f.popBacklog(&backlog, liars); ok {
+			if c, ok := f.popBacklog(&backlog, bad); ok {
 				launch(c)
 				continue
 			}
@@ -150,7 +159,7 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 			switch {
 			case !ok:
 				in = nil
-			case liars[c.p] || f.has(c.i):
+			case bad[badCopy{c.p, c.i}] || f.has(c.i):
 			case !f.want(c.i):
 				backlog = append(backlog, c)
 			default:
@@ -187,9 +196,12 @@ func (f *fetch) run(ctx context.Context, hinted []peer.ID, loc *located) error {
 			lastErr = r.err
 			switch {
 			case errors.Is(r.err, shard.ErrWrongShard):
-				liars[a.c.p] = true
+				bad[badCopy{a.c.p, a.c.i}] = true
 				b.stats.wrong.Add(1)
-				b.log().Warn("meshblobs: a holder sent a wrong shard", "holder", a.c.p, "stripe", d.ID(), "index", a.c.i)
+				b.log().Warn("meshblobs: a holder sent a wrong or damaged shard", "holder", a.c.p, "stripe", d.ID(), "index", a.c.i)
+				f.mu.Lock()
+				f.gone[a.c.i] = a.c.p // no good copy there: out of the hint
+				f.mu.Unlock()
 			case errors.Is(r.err, shard.ErrNotFound):
 				f.mu.Lock()
 				f.gone[a.c.i] = a.c.p
@@ -217,10 +229,10 @@ func (f *fetch) has(i int) bool {
 }
 
 // popBacklog returns a waiting candidate for a shard that is wanted again.
-func (f *fetch) popBacklog(backlog *[]cand, liars map[peer.ID]bool) (cand, bool) {
+func (f *fetch) popBacklog(backlog *[]cand, bad map[badCopy]bool) (cand, bool) {
 	q := *backlog
 	for j, c := range q {
-		if liars[c.p] || f.has(c.i) {
+		if bad[badCopy{c.p, c.i}] || f.has(c.i) {
 			continue
 		}
 		if f.want(c.i) {

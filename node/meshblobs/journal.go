@@ -3,6 +3,7 @@ package meshblobs
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,7 +37,8 @@ import (
 // overwriting pages the page cache holds costs the copy alone, while a
 // new file's pages had to be allocated (on the project's virtual machines
 // that doubled the journal's cost, 0.5 s of CPU per GiB backed up). A
-// spare holds an old pack's ciphertext, like the holders. A killed process leaves
+// spare holds an old pack's ciphertext, like the holders, until the node
+// drops the spares at the end of the backup (DropSpares). A killed process leaves
 // them in the page cache, which survives it; a power cut may lose or tear
 // them, and then the pack is sent again as before the journal existed (a
 // torn .put file is caught: the blob must encode to the stripe ID in its
@@ -47,7 +49,7 @@ const (
 	journalPut   = ".put"
 	journalAcks  = ".acks"
 	journalTmp   = ".tmp"
-	journalMagic = "respaldo-put-journal-1\n"
+	journalMagic = "respaldo-put-journal-2\n"
 	journalSpare = "spare-"
 	// journalSpares is how many spare files a journal folder keeps: one
 	// more than a backup's default uploads at once.
@@ -290,7 +292,9 @@ func readAcks(path string, n int, self mesh.PeerID) []mesh.PeerID {
 }
 
 // writeJournal writes base.put: magic, descriptor, note and blob, each
-// but the last behind its length; under another name first (a spare, over
+// but the last behind its length, and the note's SHA-256 after the note
+// (the blob must encode to the stripe ID in the name, the descriptor hash
+// to it: a power cut that kept a spare's older bytes is caught either way); under another name first (a spare, over
 // its old contents, or base.put.tmp), so a .put file is whole unless a
 // power cut tore it.
 func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
@@ -305,6 +309,8 @@ func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
 	hdr.Write(desc)
 	hdr.Write(binary.AppendUvarint(nil, uint64(len(note))))
 	hdr.Write(note)
+	sum := sha256.Sum256(note) // the blob and descriptor are checked against the name
+	hdr.Write(sum[:])
 	spares := sparesOf(dir)
 	tmp, i := spares.take(dir)
 	if tmp == "" {
@@ -333,6 +339,18 @@ func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
 		_ = os.Remove(tmp)
 	}
 	return err
+}
+
+// DropSpares removes the spare files of the journal folder dir that no
+// writer is using. A node calls it when a backup ends, so that no sent
+// pack's ciphertext outlives the backup that sent it.
+func DropSpares(dir string) {
+	s := sparesOf(dir)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, i := range s.free {
+		_ = os.Remove(filepath.Join(dir, journalSpare+strconv.Itoa(i)))
+	}
 }
 
 // retireJournal ends a finished entry: its .put file becomes a spare (or
@@ -381,6 +399,14 @@ func readJournal(base string, id erasure.StripeID) (d *erasure.Descriptor, note,
 	}
 	if note, err = field(); err != nil {
 		return nil, nil, nil, nil, err
+	}
+	var sum [sha256.Size]byte
+	if _, err := io.ReadFull(r, sum[:]); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if sum != sha256.Sum256(note) {
+		// A power cut kept older bytes of the file (a spare's) here.
+		return nil, nil, nil, nil, errors.New("the note does not match its hash")
 	}
 	blob = b[len(b)-r.Len():]
 	if int64(len(blob)) != d.Size {

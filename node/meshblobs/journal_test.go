@@ -194,7 +194,8 @@ func TestJournalKeepsUnrecordedPut(t *testing.T) {
 // A torn journal file (a power cut) is dropped, not sent.
 func TestJournalDropsTornEntry(t *testing.T) {
 	ctx, dir, b := journalMesh(t)
-	id, err := b.PutJournaled(ctx, randBlob(8, 1<<20), secrets(t, writeKeys(t)), nil, func(erasure.StripeID) error { return errors.New("no") })
+	note := []byte("the pack's index entries")
+	id, err := b.PutJournaled(ctx, randBlob(8, 1<<20), secrets(t, writeKeys(t)), note, func(erasure.StripeID) error { return errors.New("no") })
 	if err == nil {
 		t.Fatal("want done's error")
 	}
@@ -203,7 +204,9 @@ func TestJournalDropsTornEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, torn := range [][]byte{raw[:len(raw)-100], append(bytes.Clone(raw[:len(raw)-1]), raw[len(raw)-1]^1), raw[:10]} {
+	stale := bytes.Clone(raw) // older bytes where the note is (a spare's)
+	stale[bytes.Index(raw, note)+4] ^= 1
+	for _, torn := range [][]byte{raw[:len(raw)-100], append(bytes.Clone(raw[:len(raw)-1]), raw[len(raw)-1]^1), raw[:10], stale} {
 		if err := os.WriteFile(p, torn, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -272,5 +275,9 @@ func TestJournalReusesSpares(t *testing.T) {
 	spares, _ = filepath.Glob(filepath.Join(dir, journalSpare+"*"))
 	if len(spares) > journalSpares || len(journalFiles(t, dir)) != 0 {
 		t.Errorf("after the puts: spares %v, entries %v", spares, journalFiles(t, dir))
+	}
+	DropSpares(dir)
+	if spares, _ = filepath.Glob(filepath.Join(dir, journalSpare+"*")); len(spares) != 0 {
+		t.Errorf("after DropSpares: %v", spares)
 	}
 }
