@@ -141,7 +141,8 @@ func inPlace(shard, dst []byte) bool {
 // shard that already lies at its place in buf (shards[i] is
 // buf[i*ShardSize:(i+1)*ShardSize]) is not copied, so a caller that reads
 // data shards straight into buf joins them for free. Other shards must not
-// overlap buf. With a shorter buf the result is a new allocation.
+// overlap buf. The result keeps buf's capacity. With a shorter buf the
+// result is a new allocation.
 func JoinVerified(d *Descriptor, shards [][]byte, buf []byte) ([]byte, error) {
 	if err := checkShape(d, shards); err != nil {
 		return nil, err
@@ -197,7 +198,7 @@ func join(d *Descriptor, shards [][]byte, good []bool, buf []byte) ([]byte, erro
 			return nil, err
 		}
 	}
-	return out[:d.Size:d.Size], nil
+	return out[:d.Size], nil // capacity kept: a lent buffer stays whole for its next use
 }
 
 // Reconstruct fills, in place, every entry of shards (K+M entries, stripe

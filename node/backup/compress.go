@@ -113,34 +113,48 @@ func decodeBody(body []byte, raw int, dst []byte) ([]byte, error) {
 	return out, nil
 }
 
-// fixedBufs recycles slices of one size (the data packs' ciphertext).
-type fixedBufs struct {
+// bufList keeps up to max buffers for reuse: the data packs' ciphertext
+// while backing up (size set: every buffer has that capacity), the packs
+// a restore fetches and decrypts in place (size 0: any capacity; a fresh
+// pack-sized slice per pack cost zeroing and collecting every byte, and
+// one buffer per pack in flight keeps a restore's heap well below the
+// node's soft memory limit, near which the collector runs all the time).
+// A nil *bufList lends nothing and keeps nothing.
+type bufList struct {
 	mu   sync.Mutex
 	size int
 	max  int
 	free [][]byte
 }
 
-func (f *fixedBufs) get() []byte {
+// get returns a kept buffer (length 0); when none is kept, a new one of
+// capacity size, or nil when size is 0.
+func (f *bufList) get() []byte {
+	if f == nil {
+		return nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if n := len(f.free); n > 0 {
 		b := f.free[n-1]
 		f.free = f.free[:n-1]
-		return b
+		return b[:0]
+	}
+	if f.size == 0 {
+		return nil
 	}
 	return make([]byte, 0, f.size)
 }
 
-// put keeps b if it is one of ours, and reports whether it did.
-func (f *fixedBufs) put(b []byte) bool {
-	if cap(b) != f.size {
-		return false
+// put keeps b's storage for a later get (when it has capacity size, with
+// size set); the caller no longer uses b.
+func (f *bufList) put(b []byte) {
+	if f == nil || cap(b) == 0 || (f.size != 0 && cap(b) != f.size) {
+		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.free) < f.max {
 		f.free = append(f.free, b[:0])
 	}
-	return true
 }

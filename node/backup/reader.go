@@ -224,7 +224,7 @@ func (r *Reader) openPack(ctx context.Context, id erasure.StripeID) (*openedPack
 
 // openPackInto is openPack with buffers from spare (getBlobInto): the
 // caller gives p.plain back to spare when done with the pack.
-func (r *Reader) openPackInto(ctx context.Context, id erasure.StripeID, spare *spareBufs) (*openedPack, error) {
+func (r *Reader) openPackInto(ctx context.Context, id erasure.StripeID, spare *bufList) (*openedPack, error) {
 	p, err := getBlobInto(ctx, r.store, r.ident, id, "pack", spare)
 	if err != nil {
 		return nil, err

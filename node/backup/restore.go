@@ -132,7 +132,7 @@ type restorer struct {
 	bytes, nfiles atomic.Int64
 	// spare: the buffers packs are fetched and decrypted in; scratch:
 	// those compressed chunks are decoded into; one of each per worker.
-	spare, scratch spareBufs
+	spare, scratch bufList
 }
 
 // rfile is a file being restored under a temporary name.

@@ -52,7 +52,7 @@ type run struct {
 	pages    pagePool
 	inflight *semaphore.Weighted // pages of chunks between readers and packer
 	packCap  int                 // ciphertext buffer of a full data pack
-	packBufs fixedBufs           // of packCap bytes
+	packBufs bufList             // of packCap bytes
 	fileJobs chan *fileJob
 	dirQ     chan *dirJob
 	chunks   chan chunkJob
@@ -96,7 +96,7 @@ func newRun(w *Writer, c *cache, o *BackupOptions) *run {
 		reused:   make(map[erasure.StripeID]struct{}),
 		inflight: semaphore.NewWeighted(inflightBytes / pageSize),
 		packCap:  packCap,
-		packBufs: fixedBufs{size: packCap, max: w.opts.Uploads + 1},
+		packBufs: bufList{size: packCap, max: w.opts.Uploads + 1},
 		fileJobs: make(chan *fileJob, 8),
 		dirQ:     make(chan *dirJob, 256),
 		chunks:   make(chan chunkJob, n),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"sync"
 
 	"filippo.io/age"
 
@@ -88,10 +87,10 @@ type BlobGetterInto interface {
 }
 
 // getBlobInto is getBlob fetching into a buffer from spare when the store
-// can (BlobGetterInto) and decrypting in place (crypto.OpenInPlace): the
-// plaintext lies in that buffer, which the caller gives back to spare when
-// done. With a nil spare it is getBlob.
-func getBlobInto(ctx context.Context, store BlobStore, id age.Identity, sid erasure.StripeID, what string, spare *spareBufs) ([]byte, error) {
+// can (BlobGetterInto); the blob is decrypted in place (crypto.OpenInPlace),
+// so the plaintext lies in that buffer, which the caller gives back to
+// spare when done. With a nil spare it is getBlob.
+func getBlobInto(ctx context.Context, store BlobStore, id age.Identity, sid erasure.StripeID, what string, spare *bufList) ([]byte, error) {
 	var blob []byte
 	var err error
 	if gi, ok := store.(BlobGetterInto); ok && spare != nil {
@@ -102,56 +101,10 @@ func getBlobInto(ctx context.Context, store BlobStore, id age.Identity, sid eras
 	if err != nil {
 		return nil, fmt.Errorf("backup: fetch %s %v: %w", what, sid, err)
 	}
-	var p []byte
-	if spare != nil {
-		p, err = crypto.OpenInPlace(blob, id)
-	} else {
-		p, err = crypto.Open(blob, id)
-	}
+	p, err := crypto.OpenInPlace(blob, id) // the blob is ours either way
 	if err != nil {
 		spare.put(blob)
 		return nil, fmt.Errorf("backup: open %s %v: %w", what, sid, err)
 	}
 	return p, nil
-}
-
-// spareBufs keeps up to max buffers of a restore between its packs, each
-// a fetched pack decrypted in place: a fresh pack-sized slice per pack
-// cost zeroing and garbage collection of every byte restored, and in
-// in-place decryption one buffer does for ciphertext and plaintext, so
-// that the buffers of the packs in flight stay well below the node's soft
-// memory limit (near it, the collector runs all the time). A nil
-// *spareBufs lends nothing and keeps nothing.
-type spareBufs struct {
-	mu   sync.Mutex
-	max  int
-	free [][]byte
-}
-
-// get returns a kept buffer (length 0), or nil.
-func (s *spareBufs) get() []byte {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.free)
-	if n == 0 {
-		return nil
-	}
-	b := s.free[n-1]
-	s.free = s.free[:n-1]
-	return b[:0]
-}
-
-// put keeps b's storage for a later get; the caller no longer uses b.
-func (s *spareBufs) put(b []byte) {
-	if s == nil || cap(b) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.free) < s.max {
-		s.free = append(s.free, b[:0])
-	}
 }

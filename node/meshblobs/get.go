@@ -68,11 +68,6 @@ func (b *Blobs) GetInto(ctx context.Context, id erasure.StripeID, buf []byte) ([
 		if blob, err = erasure.JoinVerified(d, f.shards, f.slab); err != nil {
 			return nil, fmt.Errorf("meshblobs: get stripe %v: %w", id, err)
 		}
-		if len(blob) > 0 && &blob[0] == &f.slab[0] {
-			// Join cuts the capacity to the blob; the caller's buffer
-			// keeps its own, so that it holds a larger blob next time.
-			blob = f.slab[:len(blob)]
-		}
 		b.saveHint(ctx, id, &hint{d: d, holders: f.holders(hinted)}, h)
 	}
 	b.stats.gets.Add(1)

@@ -34,9 +34,9 @@ import (
 // page cache, so the journal costs a memory copy. A finished entry's file
 // is not deleted but renamed to one of a few spare names (spare-0 …,
 // journalSpares of them), and the next entry is written over a spare:
-// overwriting pages the page cache holds costs the copy alone, while a
-// new file's pages had to be allocated (on the project's virtual machines
-// that doubled the journal's cost, 0.5 s of CPU per GiB backed up). A
+// overwriting pages the page cache holds costs less than filling new ones
+// (with a new file per pack the journal cost 0.5 s of CPU per GiB backed
+// up on the project's virtual machines, docs/performance.md). A
 // spare holds an old pack's ciphertext, like the holders, until the node
 // drops the spares at the end of the backup (DropSpares). A killed process leaves
 // them in the page cache, which survives it; a power cut may lose or tear
@@ -292,11 +292,12 @@ func readAcks(path string, n int, self mesh.PeerID) []mesh.PeerID {
 }
 
 // writeJournal writes base.put: magic, descriptor, note and blob, each
-// but the last behind its length, and the note's SHA-256 after the note
-// (the blob must encode to the stripe ID in the name, the descriptor hash
-// to it: a power cut that kept a spare's older bytes is caught either way); under another name first (a spare, over
-// its old contents, or base.put.tmp), so a .put file is whole unless a
-// power cut tore it.
+// but the last behind its length, and the note's SHA-256 after the note;
+// under another name first (a spare, over its old contents, or
+// base.put.tmp), so that a .put file is whole unless a power cut tore it.
+// A torn file, or one where a power cut kept a spare's older bytes, is
+// caught by readJournal: the blob must encode to the stripe ID in the
+// name, the descriptor hash to it, the note match its hash.
 func writeJournal(base string, d *erasure.Descriptor, note, blob []byte) error {
 	dir := filepath.Dir(base)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

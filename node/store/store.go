@@ -135,7 +135,7 @@ type Store interface {
 // arrival, as it must since a holder may lie (shard.Client), so a hash
 // here would only turn damaged bytes into a refusal: the reader asks
 // another holder either way, and scrub finds the damage. Get, which
-// hashes, serves the node's own uses (audits, local joins).
+// hashes, serves the node's own uses (audits, repair's local reads).
 type Lender interface {
 	// ReadLent returns the shard's bytes as stored (not hashed) in a
 	// buffer of the store's. The caller calls release exactly once, when
