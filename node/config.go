@@ -53,6 +53,9 @@ type Config struct {
 	// CapacityBytes caps the bytes of shard files; 0: the filesystem
 	// limits.
 	CapacityBytes int64
+	// PageCache writes and reads shard files through the page cache
+	// instead of with direct I/O (store.Options.PageCache); off by default.
+	PageCache bool
 	// RelayService runs a circuit relay for members (data-centre nodes with
 	// a public address).
 	RelayService bool
@@ -194,6 +197,7 @@ type fileConfig struct {
 	KeepRecoveryKey bool     `toml:"keep_recovery_key"`
 	MemoryLimit     int64    `toml:"memory_limit"`
 	CapacityBytes   int64    `toml:"capacity_bytes"`
+	PageCache       bool     `toml:"page_cache,omitempty"`
 	RelayService    bool     `toml:"relay_service"`
 	NATPortMap      bool     `toml:"nat_port_map"`
 	RecordAge       string   `toml:"record_age,omitempty"`
@@ -218,7 +222,7 @@ func SaveConfig(dir string, cfg Config) error {
 		Listen: cfg.Listen, API: cfg.API, EC: cfg.EC,
 		RepairGrace: cfg.RepairGrace.String(), Heartbeat: cfg.Heartbeat.String(),
 		KeepRecoveryKey: cfg.KeepRecoveryKey, MemoryLimit: cfg.MemoryLimit,
-		CapacityBytes: cfg.CapacityBytes, RelayService: cfg.RelayService, NATPortMap: cfg.NATPortMap,
+		CapacityBytes: cfg.CapacityBytes, PageCache: cfg.PageCache, RelayService: cfg.RelayService, NATPortMap: cfg.NATPortMap,
 		Schedules: toFileSchedules(cfg.Schedules),
 	}
 	if cfg.LimitUpload != 0 {
@@ -282,7 +286,7 @@ func LoadConfig(dir string) (Config, error) {
 	}
 	cfg.Listen, cfg.API, cfg.EC = f.Listen, f.API, f.EC
 	cfg.KeepRecoveryKey, cfg.MemoryLimit, cfg.CapacityBytes = f.KeepRecoveryKey, f.MemoryLimit, f.CapacityBytes
-	cfg.RelayService, cfg.NATPortMap = f.RelayService, f.NATPortMap
+	cfg.RelayService, cfg.NATPortMap, cfg.PageCache = f.RelayService, f.NATPortMap, f.PageCache
 	switch v := f.LimitUpload.(type) {
 	case nil:
 	case int64:

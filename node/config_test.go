@@ -15,6 +15,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	c.RepairGrace = 90 * time.Second
 	c.KeepRecoveryKey = true
 	c.MemoryLimit = 64 << 20
+	c.PageCache = true
 	c.EC = "2+1"
 	if err := SaveConfig(dir, c); err != nil {
 		t.Fatal(err)

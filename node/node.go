@@ -105,7 +105,7 @@ func Open(ctx context.Context, dir string, cfg Config, logger *slog.Logger) (_ *
 		}
 	}()
 	sopts := store.DefaultOptions()
-	sopts.CapacityBytes, sopts.Logger = cfg.CapacityBytes, n.log
+	sopts.CapacityBytes, sopts.PageCache, sopts.Logger = cfg.CapacityBytes, cfg.PageCache, n.log
 	if n.store, err = store.Open(filepath.Join(dir, StoreDir), sopts); err != nil {
 		return nil, err
 	}

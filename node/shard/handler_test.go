@@ -117,7 +117,7 @@ func TestPutRefused(t *testing.T) {
 	t.Run("out of space", func(t *testing.T) {
 		for name, st := range map[string]store.Store{
 			"mem":  store.NewMemStore(f.d.ShardSize + 10),
-			"disk": diskStore(t, f.d.ShardSize+1000), // room for one file with its header
+			"disk": diskStore(t, f.d.ShardSize+5000), // room for one file with its 4 KiB header
 		} {
 			t.Run(name, func(t *testing.T) {
 				e := newEnv(t, st)

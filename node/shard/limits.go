@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"respaldo/erasure"
+	"respaldo/node/store"
 )
 
 // Limits bound what one stream may cost. A zero field takes its default
@@ -76,7 +77,9 @@ func (l Limits) orDefaults() Limits {
 
 // Shard buffers of puts are reused: a holder takes many shards of the same
 // few sizes, and a fresh buffer per put made most of a busy holder's
-// garbage. The store does not keep the bytes it is given.
+// garbage. The store does not keep the bytes it is given. They are aligned
+// (store.AlignedBuffer) so that a DiskStore writes them to disk without
+// copying them into the page cache.
 var shardBufs sync.Pool // of *[]byte
 
 // maxPooledShard bounds the buffers kept for reuse.
@@ -90,7 +93,7 @@ func getShardBuf(n int64) *[]byte {
 		}
 		shardBufs.Put(p)
 	}
-	b := make([]byte, n)
+	b := store.AlignedBuffer(int(n))
 	return &b
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -29,6 +30,10 @@ type Options struct {
 	// GCInterval is how often badger's value log is garbage-collected;
 	// 0 means 10 minutes, negative never.
 	GCInterval time.Duration
+	// PageCache writes and reads shard files through the page cache even
+	// where the file system offers direct I/O (O_DIRECT, Linux), which the
+	// store otherwise uses for them; see docs/format-store.md.
+	PageCache bool
 }
 
 // DefaultOptions returns the options a node starts from.
@@ -69,6 +74,8 @@ type DiskStore struct {
 	gcDone chan struct{}
 
 	reads sync.Pool // *[]byte: shard files read by ReadLent, reused
+
+	direct atomic.Bool // shard files bypass the page cache (O_DIRECT)
 }
 
 var (
@@ -96,6 +103,7 @@ func Open(dir string, opts Options) (*DiskStore, error) {
 		return nil, fmt.Errorf("store: open database: %w", err)
 	}
 	s := &DiskStore{dir: dir, opts: opts, log: log, db: db, seed: maphash.MakeSeed()}
+	s.direct.Store(openDirect != 0 && !opts.PageCache)
 	var format []byte
 	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
@@ -122,6 +130,13 @@ func Open(dir string, opts Options) (*DiskStore, error) {
 	}
 	s.startGC()
 	return s, nil
+}
+
+// noDirect stops direct I/O after the file system refused it.
+func (s *DiskStore) noDirect() {
+	if s.direct.CompareAndSwap(true, false) {
+		s.log.Info("store: the file system refuses direct I/O; shard files go through the page cache", "dir", s.dir)
+	}
 }
 
 // Dir returns the store's directory.

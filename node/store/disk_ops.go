@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -106,7 +107,11 @@ func (s *DiskStore) put(ctx context.Context, d *erasure.Descriptor, index int, d
 	}
 	err = os.MkdirAll(dir, 0o700)
 	if err == nil {
-		err = writeFileAtomic(dir, name, header, data)
+		var ok bool
+		ok, err = writeFileAtomic(dir, name, header, data, s.direct.Load())
+		if !ok {
+			s.noDirect()
+		}
 	}
 	if err == nil {
 		err = s.db.Update(func(txn *badger.Txn) error {
@@ -205,7 +210,7 @@ func (s *DiskStore) readShardFile(ref ShardRef, buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := readFileInto(s.path(e.CID, ref), buf)
+	b, err := s.readFile(s.path(e.CID, ref), buf)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("store: shard %v: file missing: %w", ref, ErrNotFound)
 	}
@@ -215,31 +220,70 @@ func (s *DiskStore) readShardFile(ref ShardRef, buf []byte) ([]byte, error) {
 	return b, nil
 }
 
+// readFile is readFileInto with the store's choice of direct I/O, which it
+// drops for good when the file system refuses it.
+func (s *DiskStore) readFile(path string, buf []byte) ([]byte, error) {
+	b, ok, err := readFileInto(path, buf, s.direct.Load())
+	if !ok {
+		s.noDirect()
+	}
+	return b, err
+}
+
 // readFileInto is os.ReadFile into buf's storage when its capacity holds
 // the file (shard files are written once and renamed into place, so the
-// size stat gives is the size read).
-func readFileInto(path string, buf []byte) ([]byte, error) {
-	f, err := os.Open(path)
+// size stat gives is the size read). With direct set the file is read with
+// O_DIRECT, not through the page cache (a shard is read rarely, and a
+// holder that cached all it serves would crowd out what its machine uses),
+// into aligned storage (alignedBytes) that holds the file rounded up to
+// fileAlign. ok is false when the file system refused direct I/O and the
+// file was read through the page cache instead.
+func readFileInto(path string, buf []byte, direct bool) (b []byte, ok bool, err error) {
+	flag := os.O_RDONLY
+	if direct {
+		flag |= openDirect
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if direct && errors.Is(err, syscall.EINVAL) {
+		b, _, err := readFileInto(path, buf, false)
+		return b, false, err
+	}
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	n := fi.Size()
-	if int64(cap(buf)) < n {
-		buf = make([]byte, n)
+	n := int(fi.Size())
+	need := n
+	if direct {
+		need = roundUp(n, fileAlign)
 	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(f, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("file shrank while read: %w", err)
+	if cap(buf) < need || !isAligned(buf[:0]) {
+		buf = alignedBytes(need)
+	}
+	buf = buf[:need]
+	got := 0
+	for got < n {
+		m, err := f.Read(buf[got:])
+		got += m
+		if err == io.EOF {
+			break
 		}
-		return nil, err
+		if direct && errors.Is(err, syscall.EINVAL) {
+			b, _, err := readFileInto(path, buf, false)
+			return b, false, err
+		}
+		if err != nil {
+			return nil, true, err
+		}
 	}
-	return buf, nil
+	if got < n {
+		return nil, true, fmt.Errorf("file shrank while read: %w", io.ErrUnexpectedEOF)
+	}
+	return buf[:n], true, nil
 }
 
 // verifyFile checks a whole shard file read for ref and returns its shard

@@ -76,7 +76,7 @@ func (s *DiskStore) scrubOne(ctx context.Context, ref ShardRef, e entry, quarant
 
 // check reads and verifies one shard file.
 func (s *DiskStore) check(ref ShardRef, e entry) (int64, error) {
-	b, err := os.ReadFile(s.path(e.CID, ref))
+	b, err := s.readFile(s.path(e.CID, ref), nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("store: shard %v: file missing: %w", ref, ErrNotFound)
 	}

@@ -85,7 +85,9 @@ func sameState(t *testing.T, got, want state) {
 func putStripe(t testing.TB, s store.Store, st storetest.Stripe, idx ...int) {
 	t.Helper()
 	if idx == nil {
-		idx = []int{0, 1, 2, 3, 4, 5}[:len(st.Shards)]
+		for i := range st.Shards {
+			idx = append(idx, i)
+		}
 	}
 	for _, i := range idx {
 		if err := s.Put(context.Background(), st.D, i, st.Shards[i]); err != nil {
@@ -139,10 +141,11 @@ func TestDiskFileFormat(t *testing.T) {
 	}
 	desc := st.D.Marshal()
 	want := []byte("RSPSHARD")
-	want = binary.BigEndian.AppendUint16(want, 1)
+	want = binary.BigEndian.AppendUint16(want, 2)
 	want = binary.BigEndian.AppendUint16(want, 5)
 	want = binary.BigEndian.AppendUint32(want, uint32(len(desc)))
 	want = append(want, desc...)
+	want = append(want, make([]byte, 4096-len(want))...) // zeros up to the shard bytes at 4096
 	want = append(want, st.Shards[5]...)
 	if !bytes.Equal(b, want) {
 		t.Fatalf("file is\n%x\nwant\n%x", b[:min(len(b), 64)], want[:64])
@@ -336,9 +339,10 @@ func TestDiskDamage(t *testing.T) {
 	ctx := context.Background()
 	s := openDisk(t, t.TempDir(), 0)
 	defer s.Close()
-	st := storetest.NewStripe(t, 4, 2, 100_000)
+	st := storetest.NewStripe(t, 5, 2, 100_000)
 	putStripe(t, s, st)
 	hdr := store.HeaderLen(len(st.D.Marshal()))
+	descEnd := 16 + len(st.D.Marshal())
 	edit := func(i int, f func(b []byte) []byte) {
 		p := shardPath(t, s, st.Ref(i))
 		b, err := os.ReadFile(p)
@@ -356,7 +360,8 @@ func TestDiskDamage(t *testing.T) {
 	}{
 		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }, erasure.ErrShardMismatch},
 		{"bit flipped in the data", func(b []byte) []byte { b[len(b)-7] ^= 4; return b }, erasure.ErrShardMismatch},
-		{"bit flipped in the descriptor", func(b []byte) []byte { b[hdr-3] ^= 1; return b }, erasure.ErrStripeIDMismatch},
+		{"bit flipped in the descriptor", func(b []byte) []byte { b[descEnd-3] ^= 1; return b }, erasure.ErrStripeIDMismatch},
+		{"bit set in the padding", func(b []byte) []byte { b[hdr-1] ^= 1; return b }, store.ErrCorrupt},
 		{"truncated into the header", func(b []byte) []byte { return b[:hdr/2] }, store.ErrCorrupt},
 		{"wrong index in the header", func(b []byte) []byte { b[11] ^= 1; return b }, store.ErrCorrupt},
 		{"grown by a byte", func(b []byte) []byte { return append(b, 0) }, erasure.ErrShardMismatch},
@@ -385,12 +390,12 @@ func TestDiskDamage(t *testing.T) {
 	stats, err := s.Scrub(ctx, store.ScrubOptions{Quarantine: true}, func(ref store.ShardRef, err error) {
 		bad = append(bad, ref)
 	})
-	if err != nil || stats.Bad != 6 || stats.Quarantined != 6 || len(bad) != 6 {
+	if err != nil || stats.Bad != 7 || stats.Quarantined != 7 || len(bad) != 7 {
 		t.Fatalf("Scrub: %+v, %v, bad %v", stats, err, bad)
 	}
 	q, _ := os.ReadDir(filepath.Join(s.Dir(), "quarantine"))
-	if len(q) != 6 {
-		t.Fatalf("quarantine holds %d files, want 6", len(q))
+	if len(q) != 7 {
+		t.Fatalf("quarantine holds %d files, want 7", len(q))
 	}
 	if u, _ := s.Usage(ctx); u.Shards != 0 || u.UsedBytes != 0 {
 		t.Fatalf("usage after quarantining everything: %+v", u)

@@ -33,11 +33,11 @@ func (s *DiskStore) DamageShard(ref ShardRef) error {
 	if err != nil {
 		return err
 	}
-	_, desc, _, err := splitFile(b)
+	_, _, data, err := splitFile(b)
 	if err != nil {
 		return err
 	}
-	hdr := headerFixed + len(desc)
+	hdr := len(b) - len(data)
 	if len(b) == hdr {
 		return errors.New("empty shard")
 	}
@@ -54,9 +54,12 @@ func (s *DiskStore) ShardPath(ref ShardRef) (string, error) {
 	return s.path(e.CID, ref), nil
 }
 
-// HeaderLen is the length of a shard file's header for a descriptor of n
-// bytes.
-func HeaderLen(n int) int { return headerFixed + n }
+// HeaderLen is the length of a shard file's header, padding included, for
+// a descriptor of n bytes.
+func HeaderLen(n int) int { return headerLen(fileVersion, n) }
+
+// Direct says whether the store still uses direct I/O.
+func (s *DiskStore) Direct() bool { return s.direct.Load() }
 
 // DropDescriptorEntry deletes a stripe's d/ key, as a damaged index might.
 func (s *DiskStore) DropDescriptorEntry(id erasure.StripeID) error {

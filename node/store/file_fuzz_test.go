@@ -21,6 +21,7 @@ func FuzzVerifyFile(f *testing.F) {
 	f.Add(good[:20])
 	f.Add([]byte(fileMagic))
 	f.Add(append(encodeHeader(d.Marshal(), 0), shards[0]...))
+	f.Add(append(encodeHeaderV1(d.Marshal(), 1), shards[1]...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		data, err := verifyFile(ref, b)
 		if err == nil && !bytes.Equal(data, shards[1]) {
@@ -29,7 +30,7 @@ func FuzzVerifyFile(f *testing.F) {
 		if err == nil {
 			return
 		}
-		if _, _, err := readHeader(bytes.NewReader(b)); err == nil {
+		if _, _, _, err := readHeader(bytes.NewReader(b)); err == nil {
 			if _, _, _, err := splitFile(b); err != nil {
 				t.Fatalf("readHeader accepts what splitFile refuses: %v", err)
 			}

@@ -227,7 +227,7 @@ func (s *DiskStore) adopt(ref ShardRef, f fileFact) ([]byte, entry, error) {
 		return nil, entry{}, err
 	}
 	defer fh.Close()
-	index, raw, err := readHeader(fh)
+	index, raw, dataAt, err := readHeader(fh)
 	if err != nil {
 		return nil, entry{}, err
 	}
@@ -241,7 +241,7 @@ func (s *DiskStore) adopt(ref ShardRef, f fileFact) ([]byte, entry, error) {
 	if index >= len(d.Shards) || !d.Shards[index].Equals(f.cid) {
 		return nil, entry{}, fmt.Errorf("file name's CID not in descriptor: %w", erasure.ErrShardMismatch)
 	}
-	e := entry{Size: d.ShardSize, FileSize: headerFixed + int64(len(raw)) + d.ShardSize, CID: f.cid}
+	e := entry{Size: d.ShardSize, FileSize: dataAt + d.ShardSize, CID: f.cid}
 	if f.size >= 0 && f.size != e.FileSize {
 		return nil, entry{}, fmt.Errorf("file is %d bytes, want %d: %w", f.size, e.FileSize, erasure.ErrShardMismatch)
 	}

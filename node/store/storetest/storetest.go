@@ -95,6 +95,11 @@ func stripeOf(t testing.TB, blob []byte, k, m int) Stripe {
 	if err != nil {
 		t.Fatalf("erasure.Encode: %v", err)
 	}
+	for i, sh := range shards {
+		// As a holder receives them (shard.Handler): in aligned buffers,
+		// which a DiskStore writes with direct I/O.
+		shards[i] = append(store.AlignedBuffer(len(sh))[:0], sh...)
+	}
 	return Stripe{D: d, Shards: shards, Blob: blob}
 }
 
