@@ -103,7 +103,13 @@ func Open(dir string, opts Options) (*DiskStore, error) {
 		return nil, fmt.Errorf("store: open database: %w", err)
 	}
 	s := &DiskStore{dir: dir, opts: opts, log: log, db: db, seed: maphash.MakeSeed()}
-	s.direct.Store(openDirect != 0 && !opts.PageCache)
+	if openDirect != 0 && !opts.PageCache {
+		ok, why := probeDirect(filepath.Join(dir, "shards"))
+		if !ok {
+			log.Warn("store: shard files go through the page cache: "+why, "dir", dir)
+		}
+		s.direct.Store(ok)
+	}
 	var format []byte
 	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
@@ -132,10 +138,10 @@ func Open(dir string, opts Options) (*DiskStore, error) {
 	return s, nil
 }
 
-// noDirect stops direct I/O after the file system refused it.
-func (s *DiskStore) noDirect() {
+// noDirect stops direct I/O after the file system refused it in op.
+func (s *DiskStore) noDirect(op string) {
 	if s.direct.CompareAndSwap(true, false) {
-		s.log.Info("store: the file system refuses direct I/O; shard files go through the page cache", "dir", s.dir)
+		s.log.Warn("store: the file system refused direct I/O in "+op+"; shard files go through the page cache from now on", "dir", s.dir)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -84,7 +83,14 @@ func (s *DiskStore) put(ctx context.Context, d *erasure.Descriptor, index int, d
 	defer lk.Unlock()
 
 	raw := d.Marshal()
-	header := encodeHeader(raw, index)
+	// Version 2 (aligned shard bytes) for a file written with direct I/O,
+	// version 1 (no padding) for the rest.
+	direct := s.direct.Load() && directable(data)
+	version := 1
+	if direct {
+		version = 2
+	}
+	header := encodeHeader(version, raw, index)
 	e := entry{Size: int64(len(data)), FileSize: int64(len(header) + len(data)), CID: d.Shards[index]}
 	dir, name := s.fanPath(e.CID), fileName(e.CID, ref)
 	old, err := s.entry(ref)
@@ -97,7 +103,7 @@ func (s *DiskStore) put(ctx context.Context, d *erasure.Descriptor, index int, d
 		if err != nil {
 			return fmt.Errorf("store: put %v: %w", ref, err)
 		}
-		if size == e.FileSize {
+		if size == int64(headerLen(1, len(raw))+len(data)) || size == int64(headerLen(2, len(raw))+len(data)) {
 			return nil // already held; damage inside the file is Scrub's business
 		}
 		// The file is missing or was cut or grown: write it again.
@@ -107,10 +113,10 @@ func (s *DiskStore) put(ctx context.Context, d *erasure.Descriptor, index int, d
 	}
 	err = os.MkdirAll(dir, 0o700)
 	if err == nil {
-		var ok bool
-		ok, err = writeFileAtomic(dir, name, header, data, s.direct.Load())
-		if !ok {
-			s.noDirect()
+		var refused bool
+		refused, err = writeFileAtomic(dir, name, header, data, direct)
+		if refused {
+			s.noDirect("a write")
 		}
 	}
 	if err == nil {
@@ -223,9 +229,9 @@ func (s *DiskStore) readShardFile(ref ShardRef, buf []byte) ([]byte, error) {
 // readFile is readFileInto with the store's choice of direct I/O, which it
 // drops for good when the file system refuses it.
 func (s *DiskStore) readFile(path string, buf []byte) ([]byte, error) {
-	b, ok, err := readFileInto(path, buf, s.direct.Load())
-	if !ok {
-		s.noDirect()
+	b, refused, err := readFileInto(path, buf, s.direct.Load())
+	if refused {
+		s.noDirect("a read")
 	}
 	return b, err
 }
@@ -236,54 +242,55 @@ func (s *DiskStore) readFile(path string, buf []byte) ([]byte, error) {
 // O_DIRECT, not through the page cache (a shard is read rarely, and a
 // holder that cached all it serves would crowd out what its machine uses),
 // into aligned storage (alignedBytes) that holds the file rounded up to
-// fileAlign. ok is false when the file system refused direct I/O and the
-// file was read through the page cache instead.
-func readFileInto(path string, buf []byte, direct bool) (b []byte, ok bool, err error) {
+// fileAlign. When direct I/O fails with EINVAL the file is read again
+// through the page cache; refused says that happened at the open or the
+// first transfer, i.e. the file system turns direct I/O down.
+func readFileInto(path string, buf []byte, direct bool) (b []byte, refused bool, err error) {
 	flag := os.O_RDONLY
 	if direct {
 		flag |= openDirect
 	}
 	f, err := os.OpenFile(path, flag, 0)
-	if direct && errors.Is(err, syscall.EINVAL) {
+	if direct && refusal(err) {
 		b, _, err := readFileInto(path, buf, false)
-		return b, false, err
+		return b, true, err
 	}
 	if err != nil {
-		return nil, true, err
+		return nil, false, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, true, err
+		return nil, false, err
 	}
 	n := int(fi.Size())
 	need := n
 	if direct {
 		need = roundUp(n, fileAlign)
 	}
-	if cap(buf) < need || !isAligned(buf[:0]) {
+	if cap(buf) < need || (direct && !isAligned(buf[:0])) {
 		buf = alignedBytes(need)
 	}
 	buf = buf[:need]
 	got := 0
 	for got < n {
 		m, err := f.Read(buf[got:])
+		if direct && refusal(err) {
+			b, _, err := readFileInto(path, buf, false)
+			return b, got == 0 && m == 0, err
+		}
 		got += m
 		if err == io.EOF {
 			break
 		}
-		if direct && errors.Is(err, syscall.EINVAL) {
-			b, _, err := readFileInto(path, buf, false)
-			return b, false, err
-		}
 		if err != nil {
-			return nil, true, err
+			return nil, false, err
 		}
 	}
 	if got < n {
-		return nil, true, fmt.Errorf("file shrank while read: %w", io.ErrUnexpectedEOF)
+		return nil, false, fmt.Errorf("file shrank while read: %w", io.ErrUnexpectedEOF)
 	}
-	return buf[:n], true, nil
+	return buf[:n], false, nil
 }
 
 // verifyFile checks a whole shard file read for ref and returns its shard

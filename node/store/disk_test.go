@@ -115,43 +115,54 @@ func has(t *testing.T, s store.Store, ref store.ShardRef) bool {
 }
 
 func TestDiskFileFormat(t *testing.T) {
-	s := openDisk(t, t.TempDir(), 0)
-	defer s.Close()
-	st := storetest.NewStripe(t, 4, 2, 10_000)
-	putStripe(t, s, st, 5)
-	path := shardPath(t, s, st.Ref(5))
-	c := st.D.Shards[5]
-	wantName := c.String() + "-" + st.D.ID().String() + "-5.shard"
-	if filepath.Base(path) != wantName {
-		t.Fatalf("file name %s, want %s", filepath.Base(path), wantName)
-	}
-	digest := c.Hash()[5:] // shard multihash: code 80 80 c0 01, length 0x20, digest (the Merkle root)
-	if root := st.D.Root(5); string(digest) != string(root[:]) {
-		t.Fatalf("CID digest %x, want the Merkle root %x", digest, root)
-	}
-	if fan := filepath.Base(filepath.Dir(path)); fan != strings.ToLower(string("0123456789abcdef"[digest[0]>>4])+string("0123456789abcdef"[digest[0]&15])) {
-		t.Fatalf("fan-out directory %s for digest %x", fan, digest[:1])
-	}
-	if got := filepath.Dir(filepath.Dir(path)); got != filepath.Join(s.Dir(), "shards") {
-		t.Fatalf("shard directory %s", got)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc := st.D.Marshal()
-	want := []byte("RSPSHARD")
-	want = binary.BigEndian.AppendUint16(want, 2)
-	want = binary.BigEndian.AppendUint16(want, 5)
-	want = binary.BigEndian.AppendUint32(want, uint32(len(desc)))
-	want = append(want, desc...)
-	want = append(want, make([]byte, 4096-len(want))...) // zeros up to the shard bytes at 4096
-	want = append(want, st.Shards[5]...)
-	if !bytes.Equal(b, want) {
-		t.Fatalf("file is\n%x\nwant\n%x", b[:min(len(b), 64)], want[:64])
-	}
-	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
-		t.Fatalf("file mode %v", st.Mode())
+	// Small shards are written through the page cache as version 1 files;
+	// large ones (64 KiB and more, in aligned buffers) with direct I/O as
+	// version 2, whose shard bytes start at 4096.
+	for _, size := range []int{10_000, 4 * 80_000} {
+		s := openDisk(t, t.TempDir(), 0)
+		defer s.Close()
+		st := storetest.NewStripe(t, 4, 2, size)
+		putStripe(t, s, st, 5)
+		path := shardPath(t, s, st.Ref(5))
+		c := st.D.Shards[5]
+		wantName := c.String() + "-" + st.D.ID().String() + "-5.shard"
+		if filepath.Base(path) != wantName {
+			t.Fatalf("file name %s, want %s", filepath.Base(path), wantName)
+		}
+		digest := c.Hash()[5:] // shard multihash: code 80 80 c0 01, length 0x20, digest (the Merkle root)
+		if root := st.D.Root(5); string(digest) != string(root[:]) {
+			t.Fatalf("CID digest %x, want the Merkle root %x", digest, root)
+		}
+		if fan := filepath.Base(filepath.Dir(path)); fan != strings.ToLower(string("0123456789abcdef"[digest[0]>>4])+string("0123456789abcdef"[digest[0]&15])) {
+			t.Fatalf("fan-out directory %s for digest %x", fan, digest[:1])
+		}
+		if got := filepath.Dir(filepath.Dir(path)); got != filepath.Join(s.Dir(), "shards") {
+			t.Fatalf("shard directory %s", got)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		version := uint16(1)
+		if size > 10_000 && s.Direct() {
+			version = 2
+		}
+		desc := st.D.Marshal()
+		want := []byte("RSPSHARD")
+		want = binary.BigEndian.AppendUint16(want, version)
+		want = binary.BigEndian.AppendUint16(want, 5)
+		want = binary.BigEndian.AppendUint32(want, uint32(len(desc)))
+		want = append(want, desc...)
+		if version == 2 {
+			want = append(want, make([]byte, 4096-len(want))...) // zeros up to the shard bytes at 4096
+		}
+		want = append(want, st.Shards[5]...)
+		if !bytes.Equal(b, want) {
+			t.Fatalf("version %d: file is\n%x\nwant\n%x", version, b[:min(len(b), 64)], want[:64])
+		}
+		if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+			t.Fatalf("file mode %v", st.Mode())
+		}
 	}
 }
 
@@ -339,7 +350,7 @@ func TestDiskDamage(t *testing.T) {
 	ctx := context.Background()
 	s := openDisk(t, t.TempDir(), 0)
 	defer s.Close()
-	st := storetest.NewStripe(t, 5, 2, 100_000)
+	st := storetest.NewStripe(t, 5, 2, 400_000) // shards of 80 000 bytes: version 2 files
 	putStripe(t, s, st)
 	hdr := store.HeaderLen(len(st.D.Marshal()))
 	descEnd := 16 + len(st.D.Marshal())

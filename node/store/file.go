@@ -44,12 +44,13 @@ const (
 
 var errBadHeader = errors.New("bad shard file header")
 
-// encodeHeader returns the (version 2) header of a shard file, padded to
-// a multiple of fileAlign, in memory aligned to fileAlign.
-func encodeHeader(desc []byte, index int) []byte {
-	h := alignedBytes(headerLen(fileVersion, len(desc)))
+// encodeHeader returns the header of a shard file of the given version;
+// a version 2 header is padded to a multiple of fileAlign and sits at an
+// aligned address (alignedBytes).
+func encodeHeader(version int, desc []byte, index int) []byte {
+	h := alignedBytes(headerLen(version, len(desc)))
 	copy(h, fileMagic)
-	binary.BigEndian.PutUint16(h[8:], fileVersion)
+	binary.BigEndian.PutUint16(h[8:], uint16(version))
 	binary.BigEndian.PutUint16(h[10:], uint16(index))
 	binary.BigEndian.PutUint32(h[12:], uint32(len(desc)))
 	copy(h[headerFixed:], desc)
@@ -175,15 +176,15 @@ func parseFileName(name string) (cid.Cid, ShardRef, bool) {
 // in dir that is fsynced, then renamed; then dir is fsynced. After a power
 // cut the file is either whole or absent (only a temp file may be left).
 //
-// With direct set, header and data aligned (alignedBytes) and data large
-// enough to matter, the aligned part bypasses the page cache (O_DIRECT, see
-// direct_linux.go); only the last partial block of data is written through
-// it. ok is false when the file system refused direct I/O: the file was
-// then written through the page cache, and the caller should stop asking.
-func writeFileAtomic(dir, name string, header, data []byte, direct bool) (ok bool, err error) {
+// With direct set (the caller checked directable(data) and made a version 2
+// header) the whole blocks bypass the page cache (O_DIRECT, see
+// direct_linux.go); only the last partial block of data goes through it.
+// refused says the file system turned direct I/O down: the file was then
+// written through the page cache, and the caller should stop asking.
+func writeFileAtomic(dir, name string, header, data []byte, direct bool) (refused bool, err error) {
 	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
-		return true, err
+		return false, err
 	}
 	tmp := f.Name()
 	defer func() {
@@ -192,57 +193,73 @@ func writeFileAtomic(dir, name string, header, data []byte, direct bool) (ok boo
 			os.Remove(tmp)
 		}
 	}()
-	ok = true
-	if direct && len(data) >= minDirect && isAligned(header) && len(header)%fileAlign == 0 && isAligned(data) {
-		ok, err = writeDirect(f, header, data)
+	if direct && isAligned(header) && len(header)%fileAlign == 0 && directable(data) {
+		refused, err = writeDirect(f, header, data)
 	} else {
-		_, err = f.WriteAt(header, 0)
-		if err == nil {
-			_, err = f.WriteAt(data, int64(len(header)))
-		}
+		err = writeBuffered(f, header, data)
 	}
 	if err != nil {
-		return ok, err
+		return refused, err
 	}
 	if err = f.Sync(); err != nil {
-		return ok, err
+		return refused, err
 	}
 	if err = f.Close(); err != nil {
-		return ok, err
+		return refused, err
 	}
 	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return ok, err
+		return refused, err
 	}
-	return ok, syncDir(dir)
+	return refused, syncDir(dir)
+}
+
+// directable says whether a shard's bytes are written with direct I/O:
+// large enough for the page cache's copy to matter, and aligned in memory.
+func directable(data []byte) bool { return len(data) >= minDirect && isAligned(data) }
+
+// refusal is how a file system turns direct I/O down (and how the kernel
+// answers a transfer it cannot do directly).
+func refusal(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported)
+}
+
+func writeBuffered(f *os.File, header, data []byte) error {
+	if _, err := f.WriteAt(header, 0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt(data, int64(len(header)))
+	return err
 }
 
 // writeDirect writes header and then data to the new, empty file f: the
-// whole blocks with O_DIRECT, the rest through the page cache. When the file
-// system refuses direct I/O (EINVAL) it writes everything through the page
-// cache instead and returns ok false.
-func writeDirect(f *os.File, header, data []byte) (ok bool, err error) {
-	whole := len(data) &^ (fileAlign - 1)
-	err = setDirect(f, true)
-	if err == nil {
-		_, err = f.WriteAt(header, 0)
-		if err == nil {
-			_, err = f.WriteAt(data[:whole], int64(len(header)))
-		}
-		if off := setDirect(f, false); err == nil {
-			err = off
-		}
-	}
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		// Everything again through the page cache, over what was written.
-		_, err = f.WriteAt(header, 0)
-		if err == nil {
-			_, err = f.WriteAt(data, int64(len(header)))
+// whole blocks with O_DIRECT, the rest through the page cache. When direct
+// I/O fails with EINVAL it writes everything again through the page cache;
+// refused is true when that happened at the first transfer, i.e. the file
+// system does not take direct I/O at this alignment (a later EINVAL, after
+// a short transfer, says nothing about the next file).
+func writeDirect(f *os.File, header, data []byte) (refused bool, err error) {
+	if err := setDirect(f, true); err != nil {
+		if refusal(err) {
+			return true, writeBuffered(f, header, data)
 		}
 		return false, err
 	}
+	whole := len(data) &^ (fileAlign - 1)
+	_, err = f.WriteAt(header, 0)
+	if refusal(err) {
+		refused = true
+	} else if err == nil {
+		_, err = f.WriteAt(data[:whole], int64(len(header)))
+	}
+	if off := setDirect(f, false); off != nil {
+		return refused, off // no safe way on with this file
+	}
+	if refusal(err) {
+		return refused, writeBuffered(f, header, data)
+	}
 	if err != nil {
-		return true, err
+		return false, err
 	}
 	_, err = f.WriteAt(data[whole:], int64(len(header)+whole))
-	return true, err
+	return false, err
 }

@@ -16,12 +16,12 @@ func FuzzVerifyFile(f *testing.F) {
 		f.Fatal(err)
 	}
 	ref := ShardRef{Stripe: d.ID(), Index: 1}
-	good := append(encodeHeader(d.Marshal(), 1), shards[1]...)
+	good := append(encodeHeader(2, d.Marshal(), 1), shards[1]...)
 	f.Add(good)
 	f.Add(good[:20])
 	f.Add([]byte(fileMagic))
-	f.Add(append(encodeHeader(d.Marshal(), 0), shards[0]...))
-	f.Add(append(encodeHeaderV1(d.Marshal(), 1), shards[1]...))
+	f.Add(append(encodeHeader(2, d.Marshal(), 0), shards[0]...))
+	f.Add(append(encodeHeader(1, d.Marshal(), 1), shards[1]...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		data, err := verifyFile(ref, b)
 		if err == nil && !bytes.Equal(data, shards[1]) {

@@ -178,6 +178,13 @@ func (s *DiskStore) walk() (map[ShardRef]fileFact, error) {
 	}
 	files := make(map[ShardRef]fileFact)
 	for _, fan := range fans {
+		if !fan.IsDir() && strings.HasPrefix(fan.Name(), tmpPrefix) {
+			// probeDirect's file, left by a crash.
+			if err := os.Remove(filepath.Join(root, fan.Name())); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if !fan.IsDir() {
 			s.log.Warn("store: unknown file in shard directory", "name", fan.Name())
 			continue
