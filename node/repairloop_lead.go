@@ -238,8 +238,14 @@ func (r *repairState) drop(ctx context.Context, p repair.Plan, dr repair.Drop) {
 	}
 }
 
-// pushEvery bounds how often one peer is told about one surplus copy.
-const pushEvery = time.Hour
+// pushEvery bounds how often one peer is told about one surplus copy;
+// after a push that failed (the peer down, restarting, or busy) it is tried
+// again pushRetry later, not pushEvery: otherwise one failed push left the
+// surplus copy in place for an hour.
+const (
+	pushEvery = time.Hour
+	pushRetry = time.Minute
+)
 
 // tellDropper tells the peer holding a surplus copy that this node keeps
 // the shard: the peer may not know of this node's copy (holder maps are
@@ -248,7 +254,8 @@ const pushEvery = time.Hour
 // puts its copy there, which the peer already holds (a no-op), with its
 // holder map naming this node at that index. The peer's next pass sees two
 // copies, makes the same plan, checks that this node holds the shard and
-// drops its copy. At most once per pushEvery per copy.
+// drops its copy. At most once per pushEvery per copy, or pushRetry after a
+// push that failed.
 func (r *repairState) tellDropper(ctx context.Context, p repair.Plan, dr repair.Drop) {
 	n := r.n
 	id := p.Health.Stripe
@@ -270,6 +277,9 @@ func (r *repairState) tellDropper(ctx context.Context, p repair.Plan, dr repair.
 	hm[dr.Index] = n.self.String()
 	if err := r.putShard(ctx, dr.Peer, st.desc, dr.Index, data, hm); err != nil {
 		n.log.Info("repair: telling a surplus copy's holder", "peer", dr.Peer, "stripe", id, "err", err)
+		r.mu.Lock()
+		r.pushed[key] = n.now().Add(pushRetry - pushEvery)
+		r.mu.Unlock()
 		return
 	}
 	r.stats.pushes.Add(1)
