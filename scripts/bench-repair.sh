@@ -78,29 +78,8 @@ trap bench_cleanup EXIT
 MEMBER=1
 STORAGE=(2 3 4 5 6 7 8)
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
-CMD_LIMIT=$(mesh_scaled 60)
 LONG_LIMIT=$(mesh_scaled 900)
 
-die() {
-	echo "FAIL  $*"
-	echo "node logs: $ROOT/node*.log (BENCH_KEEP=1 keeps them)"
-	exit 1
-}
-rsp() {
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-rsp_long() {
-	local i=$1
-	shift
-	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-online() {
-	local v
-	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
-	echo "${v:-0}"
-}
 # metrics I: node I's /metrics text (with its API token).
 metrics() {
 	local d addr tok

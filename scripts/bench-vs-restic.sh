@@ -103,27 +103,6 @@ CMD_LIMIT=$(mesh_scaled 60)
 LONG_LIMIT=$(mesh_scaled 1800)
 TICK=$(getconf CLK_TCK)
 
-# rsp I ARG...: the CLI on node I's folder, bounded, stdin not a terminal.
-rsp() {
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-jnum() { grep -o "\"$1\": *-\{0,1\}[0-9][0-9.eE+-]*" <<<"$2" | head -n 1 | sed 's/.*: *//'; }
-connected() { rsp "$1" peers --json 2>/dev/null | grep -c '"connected": true' || true; }
-online() {
-	local v
-	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
-	echo "${v:-0}"
-}
-# wait_connected I N: until node I lists N peers connected and N live (60 s, scaled).
-wait_connected() {
-	local deadline=$((SECONDS + $(mesh_scaled 60)))
-	while [ "$(connected "$1")" -lt "$2" ] || [ "$(online "$1")" -lt "$2" ]; do
-		[ "$SECONDS" -le "$deadline" ] || return 1
-		sleep 0.5
-	done
-}
 
 # cpu_ticks PID...: the summed user+system CPU of the processes, in clock ticks.
 cpu_ticks() {
@@ -243,12 +222,12 @@ mesh_start() {
 			mesh_join "$i" "$(mesh_zone $((i - 1)))"
 		fi || { echo "storage node $i did not join: $(tail -n 3 "$(mesh_dir "$i").log")" >&2; return 1; }
 	done
-	wait_connected "$MEMBER" ${#STORAGE[@]} || {
+	wait_connected "$MEMBER" ${#STORAGE[@]} 60 || {
 		echo "the member's node lists $(connected "$MEMBER") of ${#STORAGE[@]} storage nodes connected, $(online "$MEMBER") live" >&2
 		return 1
 	}
 	for i in "${STORAGE[@]}"; do
-		wait_connected "$i" ${#STORAGE[@]} || {
+		wait_connected "$i" ${#STORAGE[@]} 60 || {
 			echo "storage node $i lists $(connected "$i") peers connected, $(online "$i") live" >&2
 			return 1
 		}

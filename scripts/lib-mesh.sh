@@ -16,7 +16,8 @@
 # listens on 127.0.0.1 only, its API on a free port. Every wait is bounded;
 # bounds scale with RESPALDO_TEST_TIMESCALE (default 1).
 #
-# The process-level tests (test-e2e.sh, test-crash.sh) share their setup:
+# The process-level tests (test-e2e.sh, test-repair.sh, test-crash.sh,
+# test-crash-repair.sh, bench-repair.sh) share their setup:
 #
 #   mesh_test_init NAME KEEP_VAR  # ROOT=/tmp/respaldo-test-NAME.XXXXXX; on exit
 #                                 # (or INT, TERM) every node is stopped, every
@@ -26,6 +27,13 @@
 #   mesh_tmpfs DIR SIZE           # a tmpfs of SIZE at DIR (root on Linux), or 1
 #   pass/fail/skip/note TEXT      # result lines; counted in passed, failed, skipped
 #   jnum/jstr/jall/has_key        # JSON without jq
+#   rsp/rsp_long I ARG...         # the CLI on node I, bounded by CMD_LIMIT or
+#                                 # LONG_LIMIT (60 and 300 s scaled unless reset)
+#   online I, connected I         # peers node I counts live, lists connected
+#   wait_connected I N [SECONDS]  # until both reach N (30 s scaled)
+#   timed WHAT SECONDS            # a step's time; mesh_summary [DETAIL] prints
+#                                 # them, the total and the counts
+#   die TEXT                      # FAIL, where the logs are, $MESH_ON_DIE, exit 1
 
 MESH_SCALE="${RESPALDO_TEST_TIMESCALE:-1}"
 # The nodes' flags: 127.0.0.1 only, free ports; the tests' short heartbeat
@@ -184,6 +192,10 @@ mesh_down() {
 mesh_test_init() {
 	MESH_KEEP_VAR=$2
 	MESH_MOUNTS=()
+	MESH_TIMES=()
+	MESH_T0=$SECONDS
+	CMD_LIMIT=$(mesh_scaled 60)
+	LONG_LIMIT=$(mesh_scaled 300)
 	passed=0 failed=0 skipped=0
 	mesh_init "$(mktemp -d "/tmp/respaldo-test-$1.XXXXXX")"
 	trap mesh_test_cleanup EXIT
@@ -232,3 +244,69 @@ jnum() { grep -o "\"$1\": *-\{0,1\}[0-9][0-9.eE+-]*" <<<"$2" | head -n 1 | sed '
 jstr() { grep -o "\"$1\": *\"[^\"]*\"" <<<"$2" | head -n 1 | sed 's/.*: *"//; s/"$//'; }
 jall() { grep -o "\"$1\": *\"\{0,1\}[^\",]*" <<<"$2" | sed 's/.*: *"\{0,1\}//'; }
 has_key() { grep -q "\"$1\": *[^ ]" <<<"$2"; }
+
+# --- the CLI on a node, for the process-level tests ---------------------------
+
+# rsp I ARG...: the CLI on node I's folder, stdin not a terminal, killed after
+# CMD_LIMIT seconds; rsp_long the same within LONG_LIMIT (backups, restores).
+rsp() {
+	local i=$1
+	shift
+	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
+}
+rsp_long() {
+	local i=$1
+	shift
+	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
+}
+
+# online I: how many peers node I counts as live (heard from by heartbeat
+# lately: what placement takes); connected I: how many it lists connected.
+online() {
+	local v
+	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
+	echo "${v:-0}"
+}
+connected() { rsp "$1" peers --json 2>/dev/null | grep -c '"connected": true' || true; }
+
+# wait_connected I N [SECONDS]: until node I lists N peers connected and
+# counts N live (30 s by default, scaled); 1 if it does not.
+wait_connected() {
+	local deadline=$((SECONDS + $(mesh_scaled "${3:-30}")))
+	while [ "$(connected "$1")" -lt "$2" ] || [ "$(online "$1")" -lt "$2" ]; do
+		[ "$SECONDS" -le "$deadline" ] || return 1
+		sleep 0.5
+	done
+}
+
+# --- timings and the end of a test -------------------------------------------
+
+# timed WHAT SECONDS: one step's time, for mesh_summary.
+timed() { MESH_TIMES+=("$1"$'\t'"$2"); }
+
+# mesh_summary [DETAIL]: the steps' times (DETAIL after the time scale in the
+# heading), the total since mesh_test_init, and the counts of results.
+mesh_summary() {
+	local t w=5
+	for t in "${MESH_TIMES[@]}"; do
+		t=${t%%$'\t'*}
+		[ ${#t} -le "$w" ] || w=${#t}
+	done
+	echo
+	echo "timings (RESPALDO_TEST_TIMESCALE=$MESH_SCALE${1:+, $1}):"
+	for t in "${MESH_TIMES[@]}"; do
+		printf '  %-*s %5ds\n' "$w" "${t%%$'\t'*}" "${t#*$'\t'}"
+	done
+	printf '  %-*s %5ds\n' "$w" "total" $((SECONDS - MESH_T0))
+	echo "$passed passed, $failed failed, $skipped skipped"
+}
+
+# die TEXT: a failure after which nothing else can be checked: a FAIL line,
+# where the node logs are, then the command in MESH_ON_DIE if any (a
+# script's summary), and exit 1. MESH_DIE_NOTE (the seed) goes in the line.
+die() {
+	fail "$*"
+	echo "stopping here${MESH_DIE_NOTE:+ ($MESH_DIE_NOTE)}; node logs: $ROOT/node*.log ($MESH_KEEP_VAR=1 keeps them)"
+	[ -z "${MESH_ON_DIE:-}" ] || $MESH_ON_DIE
+	exit 1
+}

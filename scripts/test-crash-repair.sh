@@ -60,18 +60,7 @@ SRC="$ROOT/source/data"
 echo "seed $SEED (CRASH_SEED=$SEED bash scripts/test-crash-repair.sh repeats this run's draws)"
 RANDOM=$SEED
 
-CMD_LIMIT=$(mesh_scaled 60)
 LONG_LIMIT=$(mesh_scaled 180)
-rsp() { # rsp I ARG...: the CLI on node I's folder, bounded
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-rsp_long() {
-	local i=$1
-	shift
-	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
 
 TABLE=()
 print_table() {
@@ -80,12 +69,20 @@ print_table() {
 	echo "iter victim back point           N  died             crash                                  check h/d/r   up crash  healed  rebuilt drops  time"
 	printf '%s\n' "${TABLE[@]}"
 }
-die() {
-	fail "$*"
-	echo "stopping here (seed $SEED); node logs: $ROOT/node*.log (CRASH_KEEP=1 keeps them)"
+# on_die: the table, and each node's last repair lines (CI removes the
+# logs with the folder; a failure there is then still read).
+on_die() {
+	local f
 	print_table
-	exit 1
+	for f in "$ROOT"/node*.log; do
+		[ -f "$f" ] || continue
+		echo
+		echo "last repair lines of $(basename "$f"):"
+		grep -a 'repair' "$f" | tail -n 12 | cut -c1-300 || true
+	done
 }
+MESH_DIE_NOTE="seed $SEED"
+MESH_ON_DIE=on_die
 
 # --- the daemons ----------------------------------------------------------
 
@@ -140,12 +137,6 @@ kill_node() {
 	local deadline=$((SECONDS + 10))
 	while running "$1" && [ "$SECONDS" -le "$deadline" ]; do sleep 0.1; done
 	reap "$1"
-}
-
-online() {
-	local v
-	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
-	echo "${v:-0}"
 }
 
 # wait_up I...: until each of the nodes answers its API and counts every

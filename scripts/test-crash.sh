@@ -64,8 +64,9 @@ SRC="$ROOT/src/data"
 echo "seed $SEED (CRASH_SEED=$SEED bash scripts/test-crash.sh repeats this run)"
 RANDOM=$SEED
 
-CMD_LIMIT=$(mesh_scaled 60)
 LONG_LIMIT=$(mesh_scaled 180)
+# rsp, rsp_long, online and connected here speak to the member's node alone
+# (lib-mesh.sh's take a node's number); rsp_on I is lib-mesh.sh's rsp.
 rsp() { # rsp ARG...: the CLI on the member's folder, bounded
 	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$MDIR" "$@" </dev/null
 }
@@ -78,11 +79,7 @@ rsp_on() { # rsp_on I ARG...
 	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
 }
 
-die() {
-	fail "$*"
-	echo "stopping here (seed $SEED); node logs: $ROOT/node*.log (CRASH_KEEP=1 keeps them)"
-	exit 1
-}
+MESH_DIE_NOTE="seed $SEED"
 
 # --- the member's node --------------------------------------------------------
 

@@ -38,7 +38,6 @@ cd "$(dirname "$0")/.."
 unset RESPALDO_DATA RESPALDO_RECOVERY_KEY_FILE
 
 SIZE="${E2E_SIZE:-40MiB}"
-T0=$SECONDS
 mesh_test_init e2e E2E_KEEP
 
 # The member's node is node1; the storage nodes node2..node7; node8 is the
@@ -48,39 +47,8 @@ STORAGE=(2 3 4 5 6 7)
 FRESH=8
 KEY="$ROOT/node$MEMBER.recovery-key"
 
-# die: a failure after which nothing else can be checked.
-die() {
-	fail "$*"
-	echo "stopping here; node logs: $ROOT/node*.log (E2E_KEEP=1 keeps them)"
-	summary
-	exit 1
-}
-
-declare -a TIMES=()
-timed() { TIMES+=("$(printf '%-44s %5ds' "$1" "$2")"); }
-summary() {
-	echo
-	echo "timings (RESPALDO_TEST_TIMESCALE=$MESH_SCALE, data set $SIZE):"
-	local t
-	for t in "${TIMES[@]}"; do echo "  $t"; done
-	printf '  %-44s %5ds\n' "total" $((SECONDS - T0))
-	echo "$passed passed, $failed failed, $skipped skipped"
-}
-
-# Every command is bounded: CMD_LIMIT for questions, LONG_LIMIT for backups
-# and restores (scaled).
-CMD_LIMIT=$(mesh_scaled 60)
-LONG_LIMIT=$(mesh_scaled 300)
-rsp() { # rsp I ARG...: the CLI on node I's folder, stdin not a terminal
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-rsp_long() {
-	local i=$1
-	shift
-	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
+summary() { mesh_summary "data set $SIZE"; }
+MESH_ON_DIE=summary
 
 # refusal WHAT PATTERN I ARG...: the CLI on node I must exit 1 with exactly
 # one line on stderr that matches PATTERN (an extended regex, any case).
@@ -97,29 +65,6 @@ refusal() {
 	else
 		pass "$what: $err"
 	fi
-}
-
-# connected I: how many peers node I lists as connected.
-connected() { rsp "$1" peers --json 2>/dev/null | grep -c '"connected": true' || true; }
-
-# online I: how many peers node I counts as live (heard from by heartbeat
-# lately: what placement takes).
-online() {
-	local v
-	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
-	echo "${v:-0}"
-}
-
-# wait_connected I N: until node I lists N peers connected and counts N
-# live (30 s, scaled).
-wait_connected() {
-	local limit deadline
-	limit=$(mesh_scaled 30)
-	deadline=$((SECONDS + limit))
-	while [ "$(connected "$1")" -lt "$2" ] || [ "$(online "$1")" -lt "$2" ]; do
-		[ "$SECONDS" -le "$deadline" ] || return 1
-		sleep 0.5
-	done
 }
 
 # stored_bytes: the sum of used_bytes over the running storage nodes.

@@ -23,46 +23,14 @@ cd "$(dirname "$0")/.."
 SIZE="${REPAIR_SIZE:-20MiB}"
 GRACE="${REPAIR_GRACE:-20s}"
 grace_s=${GRACE%s}
-T0=$SECONDS
 mesh_test_init repair REPAIR_KEEP
 
 MEMBER=1
 STORAGE=(2 3 4 5 6 7 8 9)
 KEY="$ROOT/node$MEMBER.recovery-key"
 
-die() {
-	fail "$*"
-	echo "stopping here; node logs: $ROOT/node*.log (REPAIR_KEEP=1 keeps them)"
-	summary
-	exit 1
-}
-declare -a TIMES=()
-timed() { TIMES+=("$(printf '%-52s %5ds' "$1" "$2")"); }
-summary() {
-	echo
-	echo "timings (RESPALDO_TEST_TIMESCALE=$MESH_SCALE, data set $SIZE, grace $GRACE):"
-	local t
-	for t in "${TIMES[@]}"; do echo "  $t"; done
-	printf '  %-52s %5ds\n' "total" $((SECONDS - T0))
-	echo "$passed passed, $failed failed, $skipped skipped"
-}
-CMD_LIMIT=$(mesh_scaled 60)
-LONG_LIMIT=$(mesh_scaled 300)
-rsp() {
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-rsp_long() {
-	local i=$1
-	shift
-	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
-online() {
-	local v
-	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
-	echo "${v:-0}"
-}
+summary() { mesh_summary "data set $SIZE, grace $GRACE"; }
+MESH_ON_DIE=summary
 
 # --- 1. the mesh -------------------------------------------------------------
 t=$SECONDS
