@@ -28,7 +28,8 @@
 #   pass/fail/skip/note TEXT      # result lines; counted in passed, failed, skipped
 #   jnum/jstr/jall/has_key        # JSON without jq
 #   rsp/rsp_long I ARG...         # the CLI on node I, bounded by CMD_LIMIT or
-#                                 # LONG_LIMIT (60 and 300 s scaled unless reset)
+#                                 # LONG_LIMIT (60 and 300 s scaled unless reset;
+#                                 # mesh_cli SECONDS I ARG... underneath)
 #   online I, connected I         # peers node I counts live, lists connected
 #   wait_connected I N [SECONDS]  # until both reach N (30 s scaled)
 #   timed WHAT SECONDS            # a step's time; mesh_summary [DETAIL] prints
@@ -247,27 +248,27 @@ has_key() { grep -q "\"$1\": *[^ ]" <<<"$2"; }
 
 # --- the CLI on a node, for the process-level tests ---------------------------
 
-# rsp I ARG...: the CLI on node I's folder, stdin not a terminal, killed after
-# CMD_LIMIT seconds; rsp_long the same within LONG_LIMIT (backups, restores).
-rsp() {
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
+# mesh_cli SECONDS I ARG...: the CLI on node I's folder, stdin not a
+# terminal, killed after SECONDS. rsp I ARG... is it within CMD_LIMIT (for
+# questions), rsp_long within LONG_LIMIT (backups, restores); a script may
+# define its own rsp (test-crash.sh: the member's node alone), so the
+# helpers below call mesh_cli.
+mesh_cli() {
+	local limit=$1 i=$2
+	shift 2
+	timeout -k 5 "$limit" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
 }
-rsp_long() {
-	local i=$1
-	shift
-	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
+rsp() { mesh_cli "$CMD_LIMIT" "$@"; }
+rsp_long() { mesh_cli "$LONG_LIMIT" "$@"; }
 
 # online I: how many peers node I counts as live (heard from by heartbeat
 # lately: what placement takes); connected I: how many it lists connected.
 online() {
 	local v
-	v=$(jnum peers_online "$(rsp "$1" status --json 2>/dev/null)")
+	v=$(jnum peers_online "$(mesh_cli "$CMD_LIMIT" "$1" status --json 2>/dev/null)")
 	echo "${v:-0}"
 }
-connected() { rsp "$1" peers --json 2>/dev/null | grep -c '"connected": true' || true; }
+connected() { mesh_cli "$CMD_LIMIT" "$1" peers --json 2>/dev/null | grep -c '"connected": true' || true; }
 
 # wait_connected I N [SECONDS]: until node I lists N peers connected and
 # counts N live (30 s by default, scaled); 1 if it does not.

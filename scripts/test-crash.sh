@@ -65,19 +65,10 @@ echo "seed $SEED (CRASH_SEED=$SEED bash scripts/test-crash.sh repeats this run)"
 RANDOM=$SEED
 
 LONG_LIMIT=$(mesh_scaled 180)
-# rsp, rsp_long, online and connected here speak to the member's node alone
-# (lib-mesh.sh's take a node's number); rsp_on I is lib-mesh.sh's rsp.
-rsp() { # rsp ARG...: the CLI on the member's folder, bounded
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$MDIR" "$@" </dev/null
-}
-rsp_long() {
-	timeout -k 5 "$LONG_LIMIT" "$BIN" --data "$MDIR" "$@" </dev/null
-}
-rsp_on() { # rsp_on I ARG...
-	local i=$1
-	shift
-	timeout -k 5 "$CMD_LIMIT" "$BIN" --data "$(mesh_dir "$i")" "$@" </dev/null
-}
+# rsp and rsp_long here speak to the member's node alone (lib-mesh.sh's
+# take a node's number first).
+rsp() { mesh_cli "$CMD_LIMIT" "$MEMBER" "$@"; }
+rsp_long() { mesh_cli "$LONG_LIMIT" "$MEMBER" "$@"; }
 
 MESH_DIE_NOTE="seed $SEED"
 
@@ -91,20 +82,7 @@ forget_pid() {
 	rm -f "$ROOT/node$MEMBER.pid"
 }
 
-online() { jnum peers_online "$(rsp status --json 2>/dev/null)"; }
-connected() { rsp peers --json 2>/dev/null | grep -c '"connected": true' || true; }
 
-# wait_live: until the member's node counts the six storage nodes connected
-# and live (heartbeats: what placement takes), 30 s scaled.
-wait_live() {
-	local deadline=$((SECONDS + $(mesh_scaled 30))) c o
-	while :; do
-		c=$(connected) o=$(online)
-		[ "$c" -ge ${#STORAGE[@]} ] && [ "${o:-0}" -ge ${#STORAGE[@]} ] && return 0
-		[ "$SECONDS" -le "$deadline" ] || return 1
-		sleep 0.2
-	done
-}
 
 # start_member [POINT:N]: run the member's node (armed with a crash point
 # if given) and wait until it reaches the storage nodes.
@@ -121,7 +99,7 @@ start_member() {
 	disown "$pid" # its death by SIGKILL is expected: no job report
 	mesh_started $MEMBER $pid
 	mesh_wait_api "$MDIR" 20 "$pid" || return 1
-	wait_live || { echo "the member's node has $(connected) peers connected, $(online) live, after $(mesh_scaled 30)s" >&2; return 1; }
+	wait_connected "$MEMBER" ${#STORAGE[@]} || { echo "the member's node has $(connected "$MEMBER") peers connected, $(online "$MEMBER") live, after $(mesh_scaled 30)s" >&2; return 1; }
 }
 
 stop_member() {
@@ -272,7 +250,7 @@ invariant() {
 	# list must be readable, and whatever of it the member's node no longer
 	# lists (forgotten, maybe pruned) must still restore.
 	local view vids
-	view=$(rsp_on $VIEW snapshots --recovery-key-file "$KEY" --json 2>&1) || { fail "$what: snapshots on the member's second machine (the heads in the mesh): $view"; return 1; }
+	view=$(mesh_cli "$CMD_LIMIT" "$VIEW" snapshots --recovery-key-file "$KEY" --json 2>&1) || { fail "$what: snapshots on the member's second machine (the heads in the mesh): $view"; return 1; }
 	mapfile -t vids < <(jall id "$view")
 	for id in "${vids[@]}"; do
 		grep -qx "$id" <<<"$(printf '%s\n' "${ids[@]}")" && continue

@@ -74,14 +74,15 @@ func parseFixed(h []byte) (version, index, descLen int, err error) {
 	if len(h) < headerFixed || string(h[:8]) != fileMagic {
 		return 0, 0, 0, errBadHeader
 	}
-	if v := binary.BigEndian.Uint16(h[8:]); v != 1 && v != 2 {
+	v := binary.BigEndian.Uint16(h[8:])
+	if v != 1 && v != 2 {
 		return 0, 0, 0, fmt.Errorf("%w: version %d", errBadHeader, v)
 	}
 	n := binary.BigEndian.Uint32(h[12:])
 	if n > maxDescLen {
 		return 0, 0, 0, fmt.Errorf("%w: descriptor length %d", errBadHeader, n)
 	}
-	return int(binary.BigEndian.Uint16(h[8:])), int(binary.BigEndian.Uint16(h[10:])), int(n), nil
+	return int(v), int(binary.BigEndian.Uint16(h[10:])), int(n), nil
 }
 
 // errBadPadding is a version 2 header whose padding is not all zero.
@@ -176,9 +177,10 @@ func parseFileName(name string) (cid.Cid, ShardRef, bool) {
 // in dir that is fsynced, then renamed; then dir is fsynced. After a power
 // cut the file is either whole or absent (only a temp file may be left).
 //
-// With direct set (the caller checked directable(data) and made a version 2
-// header) the whole blocks bypass the page cache (O_DIRECT, see
-// direct_linux.go); only the last partial block of data goes through it.
+// With direct set — for data that is directable and a version 2 header
+// (encodeHeader: aligned, whole blocks), as put does — the whole blocks
+// bypass the page cache (O_DIRECT, see direct_linux.go); only the last
+// partial block of data goes through it.
 // refused says the file system turned direct I/O down: the file was then
 // written through the page cache, and the caller should stop asking.
 func writeFileAtomic(dir, name string, header, data []byte, direct bool) (refused bool, err error) {
@@ -193,7 +195,7 @@ func writeFileAtomic(dir, name string, header, data []byte, direct bool) (refuse
 			os.Remove(tmp)
 		}
 	}()
-	if direct && isAligned(header) && len(header)%fileAlign == 0 && directable(data) {
+	if direct {
 		refused, err = writeDirect(f, header, data)
 	} else {
 		err = writeBuffered(f, header, data)
